@@ -1,0 +1,25 @@
+"""Shapeset-3x2 as a data set: an infinite seeded training stream and fixed valid/test sets."""
+
+from __future__ import annotations
+
+import torch
+
+from fanin.data.shapeset import SHAPESET_CLASSES, render_shapeset
+from fanin.data.splits import SPLIT_SEED, DataSplits, Standardizer, StreamSource, identity
+
+
+def load(valid_size: int = 5_000, test_size: int = 5_000, epoch_size: int = 10_000, normalize: bool = True,
+         chunk: int = 10_000, **_) -> DataSplits:
+    # One generator, fixed seed, renders the reference, valid and test sets in that order: the same for every run.
+    fixed = torch.Generator().manual_seed(SPLIT_SEED)
+    reference, _ = render_shapeset(10_000, fixed)
+    valid_x, valid_y = render_shapeset(valid_size, fixed)
+    test_x, test_y = render_shapeset(test_size, fixed)
+    transform = Standardizer(reference) if normalize else identity
+    return DataSplits(
+        name="shapeset", source="Shapeset-3x2 generator (Glorot & Bengio 2010), rendered on the fly",
+        classes=SHAPESET_CLASSES,
+        train=StreamSource(render_shapeset, transform, epoch_size=epoch_size, chunk=chunk),
+        valid=(transform(valid_x), valid_y), test=(transform(test_x), test_y),
+        info={"n_train": "infinite stream", "n_valid": valid_size, "n_test": test_size, "epoch_size": epoch_size},
+    )

@@ -1,0 +1,125 @@
+"""What every data set hands the trainer: a training stream, fixed valid/test sets, and their metadata."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+# Valid and test sets never depend on the run's seed: every run of a study is scored on the same examples.
+SPLIT_SEED = 20100331  # AISTATS 2010
+
+
+@dataclass
+class DataSplits:
+    """A data set ready to train on: inputs are float32, labels int64, already normalised."""
+
+    name: str
+    source: str  # where the examples came from, for the log and provenance
+    classes: tuple[str, ...]
+    train: "TrainSource"
+    valid: tuple[torch.Tensor, torch.Tensor]
+    test: tuple[torch.Tensor, torch.Tensor]
+    info: dict = field(default_factory=dict)
+
+    @property
+    def in_features(self) -> int:
+        return int(np.prod(self.test[0].shape[1:]))
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+
+class TrainSource:
+    """Minibatches for training, forever; `epoch_size` says how many examples make an epoch."""
+
+    epoch_size: int
+
+    def batches(self, batch_size: int, seed: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        raise NotImplementedError
+
+
+class ArraySource(TrainSource):
+    """A finite training set, reshuffled every epoch by a generator seeded with the run's seed."""
+
+    def __init__(self, x: torch.Tensor, y: torch.Tensor) -> None:
+        self.x, self.y = x, y
+        self.epoch_size = len(y)
+
+    def batches(self, batch_size: int, seed: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        generator = torch.Generator().manual_seed(seed)
+        n = len(self.y)
+        while True:
+            order = torch.randperm(n, generator=generator)
+            # A last partial batch would change the step size of SGD; drop it as most loops do.
+            for start in range(0, n - batch_size + 1, batch_size):
+                idx = order[start : start + batch_size]
+                yield self.x[idx], self.y[idx]
+
+
+class StreamSource(TrainSource):
+    """An infinite training stream rendered in chunks (Shapeset): every example is new."""
+
+    def __init__(self, render: Callable[[int, torch.Generator], tuple[torch.Tensor, torch.Tensor]],
+                 transform: Callable[[torch.Tensor], torch.Tensor], epoch_size: int, chunk: int = 10_000) -> None:
+        self.render, self.transform, self.epoch_size, self.chunk = render, transform, epoch_size, chunk
+
+    def batches(self, batch_size: int, seed: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        generator = torch.Generator().manual_seed(seed)
+        chunk = max(self.chunk - self.chunk % batch_size, batch_size)
+        while True:
+            x, y = self.render(chunk, generator)
+            x = self.transform(x)
+            for start in range(0, chunk, batch_size):
+                yield x[start : start + batch_size], y[start : start + batch_size]
+
+
+class Standardizer:
+    """Per-feature z-scoring with statistics from training examples; constant features are left centred."""
+
+    def __init__(self, x: torch.Tensor) -> None:
+        flat = x.reshape(len(x), -1).double()
+        self.mean = flat.mean(0).float()
+        std = flat.std(0).float()
+        self.std = torch.where(std > 1e-6, std, torch.ones_like(std))
+        self.shape = x.shape[1:]
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return ((x.reshape(len(x), -1) - self.mean) / self.std).reshape(len(x), *self.shape)
+
+
+def identity(x: torch.Tensor) -> torch.Tensor:
+    return x
+
+
+def split_arrays(x: np.ndarray, y: np.ndarray, valid_size: int, test_size: int | None
+                 ) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    """Shuffle once with the fixed split seed, then cut (train, valid, test); test_size None means no test cut."""
+    order = np.random.default_rng(SPLIT_SEED).permutation(len(y))
+    x, y = x[order], y[order]
+    n_test = test_size or 0
+    if valid_size + n_test >= len(y):
+        raise ValueError(f"data.valid_size + data.test_size = {valid_size + n_test} leaves no training examples "
+                         f"out of {len(y)}; valid: a sum below {len(y)}")
+    test = (x[:n_test], y[:n_test])
+    valid = (x[n_test : n_test + valid_size], y[n_test : n_test + valid_size])
+    train = (x[n_test + valid_size :], y[n_test + valid_size :])
+    return train, valid, test
+
+
+def from_arrays(name: str, source: str, classes: tuple[str, ...], train, valid, test, normalize: bool) -> DataSplits:
+    """Build DataSplits from numpy (x, y) pairs, normalising with the training statistics."""
+    as_x = lambda a: torch.as_tensor(np.ascontiguousarray(a), dtype=torch.float32)  # noqa: E731
+    as_y = lambda a: torch.as_tensor(np.ascontiguousarray(a), dtype=torch.int64)  # noqa: E731
+    x_train = as_x(train[0])
+    transform = Standardizer(x_train) if normalize else identity
+    return DataSplits(
+        name=name, source=source, classes=classes,
+        train=ArraySource(transform(x_train), as_y(train[1])),
+        valid=(transform(as_x(valid[0])), as_y(valid[1])),
+        test=(transform(as_x(test[0])), as_y(test[1])),
+        info={"n_train": len(train[1]), "n_valid": len(valid[1]), "n_test": len(test[1])},
+    )

@@ -1,0 +1,40 @@
+"""Atomic file writes: a table or record appears under its final name only when it is complete."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+
+def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
+    """Call `write(tmp)` on a temporary file beside `path`, then rename it over `path` (atomic on POSIX)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; results are meant to be shared
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_parquet(frame: pd.DataFrame, path: str | Path) -> Path:
+    return atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False))
+
+
+def write_json(record: dict, path: str | Path) -> Path:
+    return atomic_write(path, lambda tmp: tmp.write_text(json.dumps(record, indent=2, default=str) + "\n"))
+
+
+def write_yaml(record: dict, path: str | Path) -> Path:
+    return atomic_write(path, lambda tmp: tmp.write_text(yaml.safe_dump(record, sort_keys=False)))

@@ -1,0 +1,1 @@
+"""Measurements of every layer on a fixed probe batch: statistics, histograms, Jacobian spectra."""

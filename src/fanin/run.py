@@ -1,0 +1,145 @@
+"""One run, start to finish, from a plain config dict: data, model, init, training, measurements, files.
+
+This is the library's entry point; `fanin.train` only turns a Hydra config into the dict this takes.
+Files written to `out_dir` (the run's deterministic folder): config.yaml first; metrics, layer_stats,
+histograms and jacobian parquet tables and provenance.json at the end; summary.json last of all, so a
+folder with summary.json holds a complete run and a killed run leaves none.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import lightning as L
+import torch
+from torch.utils.data import DataLoader, IterableDataset
+
+from fanin.data import DataSplits, load_data
+from fanin.inits import initialize
+from fanin.io import write_json, write_parquet, write_yaml
+from fanin.model import MLP
+from fanin.probes.schedule import probe_steps
+from fanin.provenance import provenance
+from fanin.training.measurements import Measurements
+from fanin.training.module import InitStudyModule
+
+log = logging.getLogger("fanin")
+# Lightning's start-up banners (GPU available, tips) would drown the run's own log lines.
+logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
+
+TABLES = ("metrics", "layer_stats", "histograms", "jacobian")
+OUTPUTS = ("config.yaml", *(f"{t}.parquet" for t in TABLES), "provenance.json", "summary.json")
+LSUV_BATCH = 500
+
+
+class TrainBatches(IterableDataset):
+    """The training stream as a DataLoader source: whole minibatches, so no per-example collation."""
+
+    def __init__(self, splits: DataSplits, batch_size: int, seed: int) -> None:
+        self.splits, self.batch_size, self.seed = splits, batch_size, seed
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        return self.splits.train.batches(self.batch_size, self.seed)
+
+
+def build_model(config: dict, splits: DataSplits) -> MLP:
+    m = config["model"]
+    return MLP(splits.in_features, splits.num_classes, depth=m["depth"], width=m["width"],
+               activation=m["activation"], batch_norm=m.get("batch_norm", False),
+               negative_slope=m.get("negative_slope", 0.01), prelu_init=m.get("prelu_init", 0.25))
+
+
+def init_params(config: dict) -> dict:
+    return {k: v for k, v in config["init"].items() if k != "name"}
+
+
+def data_params(config: dict) -> dict:
+    return {k: v for k, v in config["data"].items() if k not in ("name", "batch_size")}
+
+
+def prepare(config: dict) -> tuple[DataSplits, MLP]:
+    """Seed everything, load the data, build the network and initialize it: identical for a given config."""
+    seed = int(config["seed"])
+    L.seed_everything(seed, workers=True, verbose=False)
+    splits = load_data(config["data"]["name"], **data_params(config))
+    model = build_model(config, splits)
+    batch = None
+    if config["init"]["name"] == "lsuv":
+        # LSUV sees a batch of training examples from a stream of its own, so training batches stay untouched.
+        batch, _ = next(splits.train.batches(LSUV_BATCH, seed + 1_000_003))
+    initialize(model, config["init"]["name"], init_params(config), batch=batch)
+    return splits, model
+
+
+def check_config(config: dict) -> None:
+    batch_size, max_steps = config["data"]["batch_size"], config["trainer"]["max_steps"]
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"data.batch_size={batch_size} is out of range; valid: an integer >= 1")
+    if not isinstance(max_steps, int) or max_steps < 0:
+        raise ValueError(f"trainer.max_steps={max_steps} is out of range; valid: an integer >= 0")
+    if not isinstance(config["seed"], int):
+        raise ValueError(f"seed={config['seed']!r} is not valid; valid: an integer")
+
+
+def train_run(config: dict, out_dir: str | Path) -> dict:
+    """Train and measure one run described by `config` (the resolved conf/train.yaml), writing to `out_dir`."""
+    started = time.perf_counter()
+    out_dir = Path(out_dir)
+    check_config(config)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name in OUTPUTS:  # a re-run must never leave an old summary beside new, partial tables
+        (out_dir / name).unlink(missing_ok=True)
+    write_yaml(config, out_dir / "config.yaml")
+    if config.get("threads"):
+        torch.set_num_threads(int(config["threads"]))
+
+    splits, model = prepare(config)
+    log.info("data %s: %s (%s)", splits.name, splits.source, splits.info)
+    t, p, o = config["trainer"], config["probe"], config["optim"]
+    module = InitStudyModule(model, lr=o["lr"], momentum=o.get("momentum", 0.0),
+                             weight_decay=o.get("weight_decay", 0.0), nesterov=o.get("nesterov", False))
+    steps = probe_steps(t["max_steps"], p["every"], p.get("per_decade", 3))
+    jacobian_steps = set(p.get("jacobian_steps", [0, "last"]))
+    measurements = Measurements(splits, p["size"], steps, p["bins"], config["data"]["batch_size"],
+                                jacobian_steps, p.get("jacobian_examples", 3))
+    trainer = L.Trainer(
+        max_steps=t["max_steps"], accelerator=t.get("accelerator", "cpu"), devices=t.get("devices", 1),
+        precision=t.get("precision", "32-true"), deterministic=t.get("deterministic", True),
+        logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+        num_sanity_val_steps=0, limit_val_batches=0, callbacks=[measurements],
+    )
+    loader = DataLoader(TrainBatches(splits, config["data"]["batch_size"], int(config["seed"])), batch_size=None)
+    with warnings.catch_warnings():
+        # An in-memory stream needs no worker processes; Lightning's advice to add some does not apply.
+        warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+        warnings.filterwarnings("ignore", message=".*max_steps=0.*")
+        warnings.filterwarnings("ignore", message=".*LeafSpec.*")
+        if t["max_steps"] > 0:
+            trainer.fit(module, train_dataloaders=loader)
+        else:
+            measurements.measure(0, module)
+    train_time = time.perf_counter() - started
+
+    tables = measurements.tables()
+    for name, frame in tables.items():
+        write_parquet(frame, out_dir / f"{name}.parquet")
+    write_json(provenance(module.device, train_time), out_dir / "provenance.json")
+    metrics = tables["metrics"]
+    last = metrics[metrics.step == metrics.step.max()].set_index("split")
+    summary = {
+        "status": measurements.status,
+        "steps": int(metrics.step.max()),
+        "epochs": float(last["epoch"].iloc[0]),
+        "final_train_loss": float(last.loc["train", "loss"]) if "train" in last.index else None,
+        "final_valid_error": float(last.loc["valid", "error"]),
+        "final_test_error": float(last.loc["test", "error"]),
+        "wall_time_s": round(time.perf_counter() - started, 3),
+    }
+    write_json(summary, out_dir / "summary.json")
+    log.info("run %s: %s after %d steps, test error %.4f", out_dir, summary["status"], summary["steps"],
+             summary["final_test_error"])
+    return summary

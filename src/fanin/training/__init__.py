@@ -1,0 +1,1 @@
+"""Lightning glue: the training module and the callback that measures the run."""

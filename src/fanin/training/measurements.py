@@ -1,0 +1,121 @@
+"""The callback that measures a run: errors on every split and probes of every layer, on a schedule.
+
+At step 0 (before any update) and at each scheduled step it records the training loss/error accumulated
+since the last measurement, the valid and test loss/error, and a probe of every layer on the fixed probe
+batch. A run whose training loss turns NaN/inf is stopped and marked diverged: divergence is a result.
+"""
+
+from __future__ import annotations
+
+import math
+
+import lightning as L
+import numpy as np
+import pandas as pd
+import torch
+
+from fanin.data import DataSplits
+from fanin.evaluate import evaluate
+from fanin.probes.jacobian import jacobian_singular_values
+from fanin.probes.layer_stats import QUANTITIES, STAT_COLUMNS
+from fanin.probes.probe import probe
+from fanin.training.module import InitStudyModule
+
+# How often (in steps) the training loss is checked for NaN/inf between measurements: one host read each.
+DIVERGENCE_CHECK_EVERY = 10
+
+
+class Measurements(L.Callback):
+    def __init__(self, splits: DataSplits, probe_size: int, steps: list[int], bins: int, batch_size: int,
+                 jacobian_steps: set[int], jacobian_examples: int) -> None:
+        self.splits = splits
+        self.probe_x, self.probe_y = splits.test[0][:probe_size], splits.test[1][:probe_size]
+        self.steps = set(steps)
+        self.bins, self.batch_size = bins, batch_size
+        self.jacobian_steps, self.jacobian_examples = jacobian_steps, jacobian_examples
+        self.metrics: list[dict] = []
+        self.stats: list[pd.DataFrame] = []
+        self.histograms: list[pd.DataFrame] = []
+        self.jacobians: list[pd.DataFrame] = []
+        self.status = "completed"
+        self.last_measured = -1
+
+    # -- Lightning hooks -------------------------------------------------------------------------------
+    def on_train_start(self, trainer: L.Trainer, module: InitStudyModule) -> None:
+        self.measure(trainer.global_step, module)
+
+    def on_train_batch_end(self, trainer: L.Trainer, module: InitStudyModule, outputs, batch, batch_idx) -> None:
+        step = trainer.global_step
+        if step in self.steps:
+            self.measure(step, module)
+        elif step % DIVERGENCE_CHECK_EVERY == 0 and not math.isfinite(module.train_sums[0].item()):
+            self.status = "diverged"
+            self.measure(step, module)
+        if self.status == "diverged":
+            trainer.should_stop = True
+
+    def on_train_end(self, trainer: L.Trainer, module: InitStudyModule) -> None:
+        if self.last_measured != trainer.global_step:
+            self.measure(trainer.global_step, module)
+
+    # -- measuring -------------------------------------------------------------------------------------
+    def epoch(self, step: int) -> float:
+        return step * self.batch_size / self.splits.train.epoch_size
+
+    def measure(self, step: int, module: InitStudyModule) -> None:
+        self.last_measured = step
+        epoch = self.epoch(step)
+        train = module.take_train_metrics()
+        if train is not None:
+            self.metrics.append({"step": step, "epoch": epoch, "split": "train", "loss": train[0], "error": train[1]})
+            if not math.isfinite(train[0]):
+                self.status = "diverged"
+        for split, (x, y) in (("valid", self.splits.valid), ("test", self.splits.test)):
+            loss, error = evaluate(module.model, x, y)
+            self.metrics.append({"step": step, "epoch": epoch, "split": split, "loss": loss, "error": error})
+        if self.status == "diverged":
+            return  # the statistics of a network full of NaN/inf say nothing more than `diverged`
+        device = module.device
+        self.record_probe(step, module, self.probe_x.to(device), self.probe_y.to(device))
+        if step in self.jacobian_steps or "last" in self.jacobian_steps and step == max(self.steps):
+            self.record_jacobian(step, module, self.probe_x[: self.jacobian_examples].to(device))
+
+    def record_probe(self, step: int, module: InitStudyModule, x: torch.Tensor, y: torch.Tensor) -> None:
+        result = probe(module.model, x, y, self.bins)
+        layers = np.arange(1, module.model.depth + 2)
+        for quantity in QUANTITIES:
+            frame = pd.DataFrame(result.stats[quantity].double().numpy(), columns=list(STAT_COLUMNS))
+            frame.insert(0, "quantity", quantity)
+            frame.insert(0, "layer", layers)
+            frame.insert(0, "step", step)
+            self.stats.append(frame)
+            counts, edges = result.counts[quantity].numpy(), result.edges[quantity].double().numpy()
+            n_layers, bins = counts.shape
+            self.histograms.append(pd.DataFrame({
+                "step": step, "layer": np.repeat(layers, bins), "quantity": quantity,
+                "bin_left": edges[:, :-1].reshape(-1), "bin_right": edges[:, 1:].reshape(-1),
+                "count": counts.reshape(-1).astype(np.int64),
+            }))
+
+    def record_jacobian(self, step: int, module: InitStudyModule, x: torch.Tensor) -> None:
+        sv = jacobian_singular_values(module.model, x).cpu().double().numpy()
+        frame = pd.DataFrame(sv, columns=["sv_mean", "sv_min", "sv_max"])
+        frame.insert(0, "layer", np.arange(1, len(sv) + 1))
+        frame.insert(0, "step", step)
+        self.jacobians.append(frame)
+
+    # -- tables ----------------------------------------------------------------------------------------
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The run's tables per the data contract, sorted so that identical runs give identical files."""
+        def concat(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+            return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+
+        split_order = {"train": 0, "valid": 1, "test": 2}
+        metrics = pd.DataFrame(self.metrics, columns=["step", "epoch", "split", "loss", "error"])
+        metrics = metrics.sort_values(["step", "split"], key=lambda c: c.map(split_order) if c.name == "split" else c)
+        return {
+            "metrics": metrics.reset_index(drop=True),
+            "layer_stats": concat(self.stats, ["step", "layer", "quantity", *STAT_COLUMNS]),
+            "histograms": concat(self.histograms, ["step", "layer", "quantity", "bin_left", "bin_right", "count"]),
+            "jacobian": concat(self.jacobians, ["step", "layer", "sv_mean", "sv_min", "sv_max"]),
+        }
