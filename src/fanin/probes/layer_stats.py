@@ -38,13 +38,15 @@ def layer_histograms(values: list[torch.Tensor], bins: int, shared_range: int) -
 
     The first `shared_range` layers (the hidden ones) share one range, so their histograms are comparable on
     one axis as in Glorot & Bengio's Figs 6-8; the layers after it (the output) get their own.
+    Non-finite values (an exploding init) are left out of the counts; the statistics still show them.
     """
     flats = [x.detach().reshape(-1).float() for x in values]
+    flats = [flat[torch.isfinite(flat)] for flat in flats]
     hidden = torch.cat(flats[:shared_range]) if shared_range else None
     counts, edges = [], []
     for i, flat in enumerate(flats):
         ref = hidden if i < shared_range else flat
-        lo, hi = ref.min(), ref.max()
+        lo, hi = (ref.min(), ref.max()) if ref.numel() else (ref.new_tensor(0.0), ref.new_tensor(0.0))
         # histc needs a non-empty range; a constant layer (zero init) gets a unit-wide bin range around it.
         lo, hi = torch.where(hi > lo, lo, lo - 0.5), torch.where(hi > lo, hi, hi + 0.5)
         edge = torch.linspace(0, 1, bins + 1, device=flat.device) * (hi - lo) + lo

@@ -1,0 +1,30 @@
+# The two set-up commands of the README: `make run` (the default studies on the CPU) and `make test`.
+# Both create the virtual environment .venv/ from nothing when it is missing.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+CORES ?= $(shell nproc)
+STAMP := $(VENV)/.installed
+
+.PHONY: run test bench venv clean-venv
+
+venv: $(STAMP)
+
+# torch is installed on its own first, pinned: a bare `torch` requirement would pull the CUDA wheels.
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV)/bin/python -m pip install --quiet "torch==$$(sed -n 's/^torch==//p' constraints.txt)"
+	$(VENV)/bin/python -m pip install --quiet -c constraints.txt -e ".[test]"
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/snakemake --cores $(CORES)
+
+test: $(STAMP)
+	$(VENV)/bin/python -m pytest
+
+bench: $(STAMP)
+	$(VENV)/bin/python benchmarks/step_throughput.py
+
+clean-venv:
+	rm -rf $(VENV)
