@@ -28,7 +28,7 @@ def read_idx(path: Path) -> np.ndarray:
     if zero != 0 or dtype_code not in IDX_DTYPES:
         raise ValueError(f"{path} is not an IDX file (bad magic number)")
     shape = struct.unpack(f">{ndim}I", raw[4 : 4 + 4 * ndim])
-    data = np.frombuffer(raw, dtype=IDX_DTYPES[dtype_code], offset=4 + 4 * ndim)
+    data = np.frombuffer(raw, dtype=IDX_DTYPES[dtype_code], offset=4 + 4 * ndim).copy()
     if data.size != int(np.prod(shape)):
         raise ValueError(f"{path}: header says shape {shape} but holds {data.size} values (truncated?)")
     return data.reshape(shape)
