@@ -1,0 +1,60 @@
+"""`python -m fanin.train`: the public override names work, and bad input gets one clear line."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from tests.conftest import REPO
+
+
+def fanin_train(*overrides: str, timeout: int = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "fanin.train", *overrides], cwd=REPO, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def last_line(result: subprocess.CompletedProcess) -> str:
+    return result.stderr.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize("override, expected", [
+    ("init=foo", "fanin.train: unknown init 'foo'; valid: bengio_sigmoid, constant, glorot_normal"),
+    ("data=imagenet", "fanin.train: unknown data 'imagenet'; valid: cifar10, digits, mnist, shapeset, toy2d"),
+    ("model.activation=swish", "fanin.train: unknown activation 'swish'; valid: tanh, sigmoid, relu"),
+])
+def test_unknown_names_get_one_line_listing_the_valid_ones(override, expected):
+    result = fanin_train(override)
+    assert result.returncode != 0
+    assert result.stderr.strip().count("\n") == 0, result.stderr
+    assert result.stderr.strip().startswith(expected)
+
+
+def test_a_missing_data_root_names_the_expected_files(tmp_path):
+    result = fanin_train("data=mnist", f"data.root={tmp_path}", f"hydra.run.dir={tmp_path / 'run'}")
+    assert result.returncode != 0
+    assert "train-images-idx3-ubyte" in last_line(result) and "t10k-labels-idx1-ubyte" in last_line(result)
+
+
+def test_depth_out_of_range_is_refused_with_the_range(tmp_path):
+    result = fanin_train("data=digits", "model.depth=31", f"hydra.run.dir={tmp_path}")
+    assert result.returncode != 0
+    assert last_line(result) == "fanin.train: model.depth=31 is out of range; valid: 1..30 hidden layers"
+
+
+@pytest.mark.slow
+def test_the_public_overrides_run_a_measured_run(tmp_path):
+    run_dir = tmp_path / "results" / "runs" / "init=he_normal"
+    result = fanin_train("data=digits", "init=he_normal", "init.mode=fan_out", "model.activation=relu",
+                         "model.depth=4", "model.width=64", "seed=3", "trainer.max_steps=50", "optim.lr=0.05",
+                         "data.batch_size=20", f"hydra.run.dir='{run_dir}'")  # quoted: the path holds '='
+
+    assert result.returncode == 0, result.stderr
+    assert {p.name for p in run_dir.iterdir()} >= {"config.yaml", "metrics.parquet", "layer_stats.parquet",
+                                                   "histograms.parquet", "jacobian.parquet", "provenance.json",
+                                                   "summary.json"}
+    metrics = pd.read_parquet(run_dir / "metrics.parquet")
+    assert metrics.step.max() == 50
+    assert abs(metrics.epoch.max() - 50 * 20 / 1197) < 1e-9  # 1,197 training digits
