@@ -105,7 +105,7 @@ def train_run(config: dict, out_dir: str | Path) -> dict:
     steps = probe_steps(t["max_steps"], p["every"], p.get("per_decade", 3))
     jacobian_steps = set(p.get("jacobian_steps", [0, "last"]))
     measurements = Measurements(splits, p["size"], steps, p["bins"], config["data"]["batch_size"],
-                                jacobian_steps, p.get("jacobian_examples", 3))
+                                jacobian_steps, p.get("jacobian_examples", 2))
     trainer = L.Trainer(
         max_steps=t["max_steps"], accelerator=t.get("accelerator", "cpu"), devices=t.get("devices", 1),
         precision=t.get("precision", "32-true"), deterministic=t.get("deterministic", True),
