@@ -18,10 +18,12 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader, IterableDataset
 
+from fanin.contract import OPTIONAL_TABLES, TABLES
 from fanin.data import DataSplits, load_data
 from fanin.inits import initialize
 from fanin.io import write_json, write_parquet, write_yaml
 from fanin.model import MLP
+from fanin.probes.boundary import decision_boundary
 from fanin.probes.schedule import probe_steps
 from fanin.provenance import provenance
 from fanin.training.measurements import Measurements
@@ -31,8 +33,7 @@ log = logging.getLogger("fanin")
 # Lightning's start-up banners (GPU available, tips) would drown the run's own log lines.
 logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
 
-TABLES = ("metrics", "layer_stats", "histograms", "jacobian")
-OUTPUTS = ("config.yaml", *(f"{t}.parquet" for t in TABLES), "provenance.json", "summary.json")
+OUTPUTS = ("config.yaml", *(f"{t}.parquet" for t in (*TABLES, *OPTIONAL_TABLES)), "provenance.json", "summary.json")
 LSUV_BATCH = 500
 
 
@@ -125,6 +126,8 @@ def train_run(config: dict, out_dir: str | Path) -> dict:
     train_time = time.perf_counter() - started
 
     tables = measurements.tables()
+    if splits.in_features == 2:
+        tables["boundary"] = decision_boundary(model, *splits.test, step=measurements.last_measured)
     for name, frame in tables.items():
         write_parquet(frame, out_dir / f"{name}.parquet")
     write_json(provenance(module.device, train_time), out_dir / "provenance.json")

@@ -9,8 +9,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-STAT_COLUMNS = ("mean", "std", "p2", "p98", "abs_p98", "frac_saturated")
-QUANTITIES = ("preact", "act", "backprop", "weight_grad")
+from fanin.contract import QUANTITIES, STAT_COLUMNS  # noqa: F401  (re-exported for the probes)
 QUANTILE = 0.98
 
 

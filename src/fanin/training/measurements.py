@@ -17,7 +17,7 @@ import torch
 from fanin.data import DataSplits
 from fanin.evaluate import evaluate
 from fanin.probes.jacobian import jacobian_singular_values
-from fanin.probes.layer_stats import QUANTITIES, STAT_COLUMNS
+from fanin.contract import QUANTITIES, RUN_TABLES, STAT_COLUMNS
 from fanin.probes.probe import probe
 from fanin.training.module import InitStudyModule
 
@@ -107,15 +107,15 @@ class Measurements(L.Callback):
     # -- tables ----------------------------------------------------------------------------------------
     def tables(self) -> dict[str, pd.DataFrame]:
         """The run's tables per the data contract, sorted so that identical runs give identical files."""
-        def concat(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
-            return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+        def concat(frames: list[pd.DataFrame], table: str) -> pd.DataFrame:
+            return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(RUN_TABLES[table]))
 
         split_order = {"train": 0, "valid": 1, "test": 2}
-        metrics = pd.DataFrame(self.metrics, columns=["step", "epoch", "split", "loss", "error"])
+        metrics = pd.DataFrame(self.metrics, columns=list(RUN_TABLES["metrics"]))
         metrics = metrics.sort_values(["step", "split"], key=lambda c: c.map(split_order) if c.name == "split" else c)
         return {
             "metrics": metrics.reset_index(drop=True),
-            "layer_stats": concat(self.stats, ["step", "layer", "quantity", *STAT_COLUMNS]),
-            "histograms": concat(self.histograms, ["step", "layer", "quantity", "bin_left", "bin_right", "count"]),
-            "jacobian": concat(self.jacobians, ["step", "layer", "sv_mean", "sv_min", "sv_max"]),
+            "layer_stats": concat(self.stats, "layer_stats"),
+            "histograms": concat(self.histograms, "histograms"),
+            "jacobian": concat(self.jacobians, "jacobian"),
         }

@@ -1,0 +1,23 @@
+# fanin: Snakemake fans out, Hydra configures one run, Lightning trains it, probes measure every layer,
+# pandas collects, seaborn draws.   snakemake --cores N [--config studies=[glorot2010,he2015] scale=paper]
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "workflow/config.yaml"
+
+
+report: "workflow/report/workflow.rst"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/collect.smk"
+include: "workflow/rules/figures.smk"
+
+
+rule all:
+    input:
+        all_outputs(),
+    default_target: True

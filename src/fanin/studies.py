@@ -1,0 +1,136 @@
+"""Studies: the grids of runs in conf/study/*.yaml, expanded into a run table for one scale.
+
+A study file names its grid (blocks of axes whose values multiply; blocks add up), the Hydra overrides its
+runs share, its scales (smoke, quick, paper: each may replace axis values and add overrides, for the whole
+study or for one block) and the figures it produces. The Snakefile only reads the run table built here.
+
+A run's identity is its axis values; its folder under results/<study>/runs/ spells them out in a fixed order,
+e.g. data=shapeset/act=tanh/init=glorot_uniform/depth=5/width=1000/seed=0.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+SCALES = ("smoke", "quick", "paper")
+# axis -> (folder key, Hydra override key); any other axis is a Hydra key itself (optim.lr: [0.1, 0.01]).
+AXES = {
+    "data": ("data", "data"),
+    "activation": ("act", "model.activation"),
+    "init": ("init", "init"),
+    "depth": ("depth", "model.depth"),
+    "width": ("width", "model.width"),
+    "seed": ("seed", "seed"),
+}
+FOLDER_TO_AXIS = {folder: axis for axis, (folder, _) in AXES.items()}
+REQUIRED_AXES = tuple(AXES)
+STUDY_KEYS = {"description", "grid", "overrides", "scales", "figures"}
+BLOCK_KEYS = {"name", "axes", "overrides", "scales"}
+SCALE_KEYS = {"axes", "overrides", "resources"}
+
+
+@dataclass(frozen=True)
+class Run:
+    study: str
+    axes: dict
+    overrides: tuple[str, ...]
+    resources: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def run_id(self) -> str:
+        return run_id(self.axes)
+
+
+def run_id(axes: dict) -> str:
+    """The run's folder, relative to results/<study>/runs: the known axes in order, then the others sorted."""
+    known = [f"{AXES[a][0]}={axes[a]}" for a in AXES if a in axes]
+    extra = [f"{a}={axes[a]}" for a in sorted(axes) if a not in AXES]
+    return "/".join(known + extra)
+
+
+def parse_run_id(text: str) -> dict:
+    """Inverse of run_id: {'dataset'...} is not used; axis names come back as in study files."""
+    axes = {}
+    for part in text.strip("/").split("/"):
+        key, _, value = part.partition("=")
+        axes[FOLDER_TO_AXIS.get(key, key)] = value
+    return axes
+
+
+def study_path(conf_dir: Path, name: str) -> Path:
+    path = Path(conf_dir) / "study" / f"{name}.yaml"
+    if not path.exists():
+        valid = ", ".join(available_studies(conf_dir))
+        raise ValueError(f"unknown study {name!r}; valid: {valid}")
+    return path
+
+
+def available_studies(conf_dir: Path) -> list[str]:
+    return sorted(p.stem for p in (Path(conf_dir) / "study").glob("*.yaml"))
+
+
+def load_study(conf_dir: Path, name: str) -> dict:
+    study = yaml.safe_load(study_path(conf_dir, name).read_text())
+    check_keys(study, STUDY_KEYS, f"study {name}")
+    for scale, spec in (study.get("scales") or {}).items():
+        if scale not in SCALES:
+            raise ValueError(f"study {name}: unknown scale {scale!r}; valid: {', '.join(SCALES)}")
+        check_keys(spec or {}, SCALE_KEYS, f"study {name} scale {scale}")
+    for i, block in enumerate(study.get("grid") or []):
+        check_keys(block, BLOCK_KEYS, f"study {name} grid block {i + 1}")
+    return study
+
+
+def check_keys(mapping: dict, valid: set[str], where: str) -> None:
+    unknown = set(mapping) - valid
+    if unknown:
+        raise ValueError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}; valid: {', '.join(sorted(valid))}")
+
+
+def format_override(key: str, value) -> str:
+    if isinstance(value, bool):
+        value = str(value).lower()
+    elif isinstance(value, (list, tuple)):
+        value = "[" + ",".join(str(v) for v in value) + "]"
+    return f"{key}={value}"
+
+
+def expand_study(conf_dir: Path, name: str, scale: str) -> list[Run]:
+    """Every run of study `name` at `scale`, in grid order; duplicate identities are an error."""
+    if scale not in SCALES:
+        raise ValueError(f"unknown scale {scale!r}; valid: {', '.join(SCALES)}")
+    study = load_study(conf_dir, name)
+    study_scale = (study.get("scales") or {}).get(scale) or {}
+    runs: dict[str, Run] = {}
+    for i, block in enumerate(study.get("grid") or []):
+        block_scale = (block.get("scales") or {}).get(scale) or {}
+        for spec in (study_scale, block_scale):
+            check_keys(spec, SCALE_KEYS, f"study {name} scale {scale}")
+        axes = {**block["axes"], **{k: v for k, v in (study_scale.get("axes") or {}).items() if k in block["axes"]},
+                **(block_scale.get("axes") or {})}
+        missing = [a for a in REQUIRED_AXES if a not in axes]
+        if missing:
+            raise ValueError(f"study {name} grid block {i + 1}: missing axes {', '.join(missing)}")
+        overrides = {**(study.get("overrides") or {}), **(block.get("overrides") or {}),
+                     **(study_scale.get("overrides") or {}), **(block_scale.get("overrides") or {})}
+        resources = {**(study_scale.get("resources") or {}), **(block_scale.get("resources") or {})}
+        names = list(axes)
+        for values in itertools.product(*(v if isinstance(v, list) else [v] for v in axes.values())):
+            point = dict(zip(names, values))
+            axis_overrides = [format_override(AXES[a][1] if a in AXES else a, v) for a, v in point.items()]
+            run = Run(name, point, tuple(axis_overrides + [format_override(k, v) for k, v in overrides.items()]),
+                      resources)
+            if run.run_id in runs and runs[run.run_id] != run:
+                raise ValueError(f"study {name}: run {run.run_id} appears twice with different overrides")
+            runs[run.run_id] = run
+    if not runs:
+        raise ValueError(f"study {name} has no runs at scale {scale}")
+    return list(runs.values())
+
+
+def study_figures(conf_dir: Path, name: str) -> list[str]:
+    return list(load_study(conf_dir, name).get("figures") or [])

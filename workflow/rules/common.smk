@@ -1,0 +1,58 @@
+# The run table: every study's grid at the chosen scale, expanded by fanin.studies (the single source of truth).
+import re
+import shlex
+import sys
+from pathlib import Path
+
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+from fanin.studies import available_studies, expand_study, study_figures
+
+validate(config, schema="../schemas/config.schema.yaml")
+
+CONF = Path(workflow.basedir) / "conf"
+RESULTS = config["results"]
+SCALE = config["scale"]
+PYTHON = shlex.quote(sys.executable)
+
+try:
+    RUNS = {study: {run.run_id: run for run in expand_study(CONF, study, SCALE)} for study in config["studies"]}
+    FIGURES = {study: study_figures(CONF, study) for study in config["studies"]}
+except ValueError as error:
+    raise WorkflowError(f"fanin: {error}")
+
+
+wildcard_constraints:
+    study="|".join(map(re.escape, config["studies"])) or "[^/]+",
+    run=r"(?:[a-z_.]+=[^/]+/)*[a-z_.]+=[^/]+",
+    figure=r"[a-z0-9_]+",
+
+
+def run_dir(study, run):
+    return f"{RESULTS}/{study}/runs/{run}"
+
+
+def study_runs(study):
+    return list(RUNS[study])
+
+
+def run_overrides(wildcards):
+    run = RUNS[wildcards.study][wildcards.run]
+    extra = [f"study_name={wildcards.study}", f"trainer.accelerator={config['accelerator']}"]
+    return " ".join(shlex.quote(o) for o in (*run.overrides, *extra))
+
+
+def run_resource(name, default):
+    def get(wildcards):
+        return RUNS[wildcards.study][wildcards.run].resources.get(name, default)
+
+    return get
+
+
+def all_outputs():
+    outputs = []
+    for study in config["studies"]:
+        outputs.append(f"{RESULTS}/{study}/tables/summary.csv")
+        outputs += [f"{RESULTS}/{study}/figures/{fig}.pdf" for fig in FIGURES[study]]
+    return outputs

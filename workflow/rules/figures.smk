@@ -1,0 +1,24 @@
+# Each figure is drawn from its study's tables alone: `snakemake <figure>.pdf` never re-trains.
+
+
+rule figure:
+    input:
+        tables=[f"{RESULTS}/{{study}}/tables/{name}" for name in TABLE_FILES],
+        summary=f"{RESULTS}/{{study}}/tables/summary.csv",
+    output:
+        pdf=report(
+            f"{RESULTS}/{{study}}/figures/{{figure}}.pdf",
+            caption="../report/{figure}.rst",
+            category="{study}",
+        ),
+        png=f"{RESULTS}/{{study}}/figures/{{figure}}.png",
+    params:
+        tables=lambda w: f"{RESULTS}/{w.study}/tables",
+        stem=lambda w: f"{RESULTS}/{w.study}/figures/{w.figure}",
+    log:
+        f"{RESULTS}/{{study}}/logs/figures/{{figure}}.log",
+    resources:
+        mem_mb=4000,
+        runtime=10,
+    shell:
+        "{PYTHON} -m fanin.figures {wildcards.figure} --tables {params.tables:q} --out {params.stem:q} > {log:q} 2>&1"

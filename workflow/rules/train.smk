@@ -1,0 +1,21 @@
+# One job per run: the Hydra app trains and measures it in its deterministic folder.
+TABLE_FILES = ["metrics.parquet", "layer_stats.parquet", "histograms.parquet", "jacobian.parquet"]
+
+
+rule train:
+    output:
+        summary=f"{RESULTS}/{{study}}/runs/{{run}}/summary.json",
+        tables=[f"{RESULTS}/{{study}}/runs/{{run}}/{name}" for name in TABLE_FILES],
+    params:
+        overrides=run_overrides,
+        run_dir=lambda w: run_dir(w.study, w.run),
+    log:
+        f"{RESULTS}/{{study}}/logs/train/{{run}}.log",
+    threads: config["threads"]
+    resources:
+        mem_mb=run_resource("mem_mb", 2000),
+        runtime=run_resource("runtime", 30),
+        gpu=1 if config["accelerator"] == "gpu" else 0,
+    shell:
+        "{PYTHON} -m fanin.train {params.overrides} threads={threads}"
+        " \"hydra.run.dir='{params.run_dir}'\" > {log:q} 2>&1"
