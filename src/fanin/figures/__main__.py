@@ -8,6 +8,7 @@ from pathlib import Path
 
 from fanin.figures import figure
 from fanin.figures.common import StudyTables, save_figure, style
+from fanin.io import atomic_write
 
 
 def main() -> None:
@@ -19,7 +20,12 @@ def main() -> None:
     try:
         draw = figure(args.name)
         style()
-        save_figure(draw(StudyTables.load(args.tables)), args.out)
+        drawn = draw(StudyTables.load(args.tables))
+        # a table figure (Table 1) also returns its numbers, written beside it as CSV
+        fig, table = drawn if isinstance(drawn, tuple) else (drawn, None)
+        save_figure(fig, args.out)
+        if table is not None:
+            atomic_write(args.out.with_suffix(".csv"), lambda tmp: table.to_csv(tmp, index=False))
     except (ValueError, FileNotFoundError) as error:
         sys.exit(f"fanin.figures: {error}")
 

@@ -1,0 +1,231 @@
+"""The ablation: every registered init x activation x depth, as two heat maps (rows = init, columns =
+activation x depth).
+
+- `ablation_heatmap_error`: the final test error, mean over seeds; diverged runs are marked 'div'.
+- `ablation_heatmap_gradient_ratio`: at initialization, log10 of std(dC/ds) at layer 1 over std(dC/ds) at
+  the last hidden layer: < 0 where back-propagated gradients vanish toward the input, > 0 where they explode.
+
+Both work on any study's tables: whatever varies besides init, activation and depth (seed, dataset,
+width, extra axes such as init.scale) is averaged over, and the title says so. A statistic that is not
+finite (e.g. zero weights give zero gradients, and log10(0/0)) is an 'n/a' cell, never a crash.
+"""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+from fanin.contract import RUN_TABLES
+from fanin.figures import register
+from fanin.figures.common import StudyTables, init_label, require
+from fanin.inits import INIT_SCHEMES
+
+ROW = "init"
+COLUMNS = ("activation", "depth")
+ACTIVATION_ORDER = ("tanh", "sigmoid", "relu", "softsign", "leaky_relu", "prelu", "linear")
+DIVERGED = "div"
+NOT_AVAILABLE = "n/a"
+
+
+# --- runs and their axes ------------------------------------------------------------------------------
+
+
+def run_axes(frame: pd.DataFrame, table: str) -> list[str]:
+    """The run-axis columns of a study table: every column that is not one of the run's own columns."""
+    return [c for c in frame.columns if c not in RUN_TABLES[table]]
+
+
+def averaged_axes(frame: pd.DataFrame, table: str) -> dict[str, list]:
+    """The run axes other than init/activation/depth that take more than one value: what a cell averages."""
+    out = {}
+    for axis in run_axes(frame, table):
+        if axis in (ROW, *COLUMNS):
+            continue
+        values = sorted(frame[axis].dropna().unique(), key=str)
+        if len(values) > 1:
+            out[axis] = values
+    return out
+
+
+def averaged_note(averaged: dict[str, list]) -> str:
+    if not averaged:
+        return "one run per cell"
+    parts = []
+    for axis, values in averaged.items():
+        shown = ", ".join(map(str, values[:4])) + (", …" if len(values) > 4 else "")
+        parts.append(f"{axis} ({shown})")
+    return "mean over " + "; ".join(parts)
+
+
+def final_test_errors(tables: StudyTables) -> pd.DataFrame:
+    """One row per run: its axes, the test error of its last measurement, and whether it diverged
+    (a non-finite training loss: the run's own divergence criterion, read from the metrics table)."""
+    metrics = require(tables.metrics, "metrics")
+    axes = run_axes(metrics, "metrics")
+    rows = []
+    for key, run in metrics.groupby(axes, sort=False, dropna=False):
+        key = key if isinstance(key, tuple) else (key,)
+        test = run[run["split"] == "test"].sort_values("step")
+        train_loss = run.loc[run["split"] == "train", "loss"].to_numpy(float)
+        diverged = bool(len(train_loss)) and not np.all(np.isfinite(train_loss))
+        rows.append({**dict(zip(axes, key)), "final_test_error": float(test["error"].iloc[-1]) if len(test) else
+                     math.nan, "diverged": diverged})
+    return pd.DataFrame(rows)
+
+
+def gradient_ratios(tables: StudyTables) -> pd.DataFrame:
+    """One row per run: log10(std of dC/ds at layer 1 / std at layer `depth`, the last hidden layer) at
+    step 0, NaN where that is not finite (zero or non-finite gradient statistics)."""
+    stats = tables.layer_stats
+    stats = require(stats[(stats["step"] == 0) & (stats["quantity"] == "backprop")],
+                    "step-0 back-propagated gradient statistics (layer_stats, quantity backprop)")
+    axes = run_axes(stats, "layer_stats")
+    rows = []
+    for key, run in stats.groupby(axes, sort=False, dropna=False):
+        key = key if isinstance(key, tuple) else (key,)
+        point = dict(zip(axes, key))
+        std = run.set_index("layer")["std"]
+        first, last = std.get(1, math.nan), std.get(int(point["depth"]), math.nan)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.log10(np.float64(first) / np.float64(last))
+        rows.append({**point, "std_layer1": float(first), "std_last_hidden": float(last),
+                     "log10_ratio": float(ratio) if np.isfinite(ratio) else math.nan})
+    return pd.DataFrame(rows)
+
+
+# --- cells --------------------------------------------------------------------------------------------
+
+
+def _row_order(names) -> list[str]:
+    registry = list(INIT_SCHEMES)
+    return sorted(set(names), key=lambda n: (registry.index(n) if n in registry else len(registry), n))
+
+
+def _column_order(pairs) -> list[tuple[str, int]]:
+    order = list(ACTIVATION_ORDER)
+    return sorted(set(pairs), key=lambda p: (order.index(p[0]) if p[0] in order else len(order), p[0], p[1]))
+
+
+def _cells(per_run: pd.DataFrame) -> pd.core.groupby.DataFrameGroupBy:
+    return per_run.groupby([ROW, *COLUMNS], sort=False)
+
+
+def error_matrix(tables: StudyTables) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(mean final test error over the runs that did not diverge, diverged-run counts, run counts), each
+    indexed by init and with (activation, depth) columns. A cell whose runs all diverged has a NaN error."""
+    per_run = final_test_errors(tables)
+    per_run["kept_error"] = per_run["final_test_error"].where(~per_run["diverged"])
+    grouped = _cells(per_run).agg(error=("kept_error", "mean"), diverged=("diverged", "sum"),
+                                  runs=("diverged", "size"))
+    return tuple(_pivot(grouped[c]) for c in ("error", "diverged", "runs"))
+
+
+def gradient_ratio_matrix(tables: StudyTables) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(mean log10 gradient ratio over the runs where it is finite, count of runs where it is not, run
+    counts), indexed by init with (activation, depth) columns; NaN where no run gives a finite ratio."""
+    per_run = gradient_ratios(tables)
+    per_run["missing"] = ~np.isfinite(per_run["log10_ratio"])
+    grouped = _cells(per_run).agg(ratio=("log10_ratio", "mean"), missing=("missing", "sum"),
+                                  runs=("missing", "size"))
+    return tuple(_pivot(grouped[c]) for c in ("ratio", "missing", "runs"))
+
+
+def _pivot(series: pd.Series) -> pd.DataFrame:
+    frame = series.unstack(list(COLUMNS))
+    rows = _row_order(frame.index)
+    columns = _column_order(frame.columns)
+    frame = frame.reindex(index=rows, columns=pd.MultiIndex.from_tuples(columns, names=list(COLUMNS)))
+    return frame
+
+
+# --- drawing ------------------------------------------------------------------------------------------
+
+
+def _heatmap(values: pd.DataFrame, labels: np.ndarray, runs: pd.DataFrame, title: str, cbar_label: str,
+             **heatmap_kwargs) -> plt.Figure:
+    n_rows, n_cols = values.shape
+    fig, ax = plt.subplots(figsize=(2.6 + 0.78 * n_cols, 1.8 + 0.36 * n_rows))
+    ax.set_facecolor("0.92")  # empty and n/a cells show the background
+    data = values.to_numpy(float)
+    sns.heatmap(data, mask=~np.isfinite(data), ax=ax, annot=False, linewidths=0.5, linecolor="white",
+                cbar_kws={"label": cbar_label, "shrink": 0.8}, **heatmap_kwargs)
+    cmap, norm = ax.collections[0].cmap, ax.collections[0].norm
+    for i in range(n_rows):
+        for j in range(n_cols):
+            text = labels[i, j]
+            if not text:
+                continue
+            value = data[i, j]
+            if np.isfinite(value):
+                r, g, b, _ = cmap(norm(value))
+                color = "black" if 0.299 * r + 0.587 * g + 0.114 * b > 0.5 else "white"
+            else:
+                color = "tab:red" if text.startswith(DIVERGED) else "0.35"
+            ax.text(j + 0.5, i + 0.5, text, ha="center", va="center", fontsize=7, color=color)
+    ax.set_yticks(np.arange(n_rows) + 0.5)
+    ax.set_yticklabels([init_label(name) for name in values.index], rotation=0)
+    ax.set_xticks(np.arange(n_cols) + 0.5)
+    ax.set_xticklabels([f"{act}\n{depth}" for act, depth in values.columns], rotation=0)
+    ax.set_xlabel("activation / depth (hidden layers)")
+    ax.set_ylabel("init")
+    activations = [act for act, _ in values.columns]
+    for j in range(1, n_cols):
+        if activations[j] != activations[j - 1]:
+            ax.axvline(j, color="0.2", lw=1.2)
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+@register("ablation_heatmap_error")
+def draw_error(tables: StudyTables) -> plt.Figure:
+    """Final test error per init x (activation, depth); diverged runs marked."""
+    error, diverged, runs = error_matrix(tables)
+    labels = np.full(error.shape, "", dtype=object)
+    for i in range(error.shape[0]):
+        for j in range(error.shape[1]):
+            n, k, value = runs.iat[i, j], diverged.iat[i, j], error.iat[i, j]
+            if not np.isfinite(n) or n == 0:
+                continue  # no run in this cell
+            if k == n:
+                labels[i, j] = DIVERGED
+            elif k > 0:
+                labels[i, j] = f"{value:.2f}\n({k:.0f}/{n:.0f} {DIVERGED})"
+            elif np.isfinite(value):
+                labels[i, j] = f"{value:.2f}"
+            else:
+                labels[i, j] = NOT_AVAILABLE
+    note = averaged_note(averaged_axes(tables.metrics, "metrics"))
+    title = (f"Final test error per init × activation × depth ({note})\n"
+             f"'{DIVERGED}': every run diverged (non-finite training loss); '(k/n {DIVERGED})': k of n runs "
+             "diverged, mean over the others; blank: no run")
+    return _heatmap(error, labels, runs, title, "final test error", cmap="mako_r", vmin=0.0, vmax=1.0)
+
+
+@register("ablation_heatmap_gradient_ratio")
+def draw_gradient_ratio(tables: StudyTables) -> plt.Figure:
+    """log10 std(dC/ds) layer 1 / last hidden layer at init: vanishing (< 0) or exploding (> 0) gradients."""
+    ratio, missing, runs = gradient_ratio_matrix(tables)
+    labels = np.full(ratio.shape, "", dtype=object)
+    for i in range(ratio.shape[0]):
+        for j in range(ratio.shape[1]):
+            n, k, value = runs.iat[i, j], missing.iat[i, j], ratio.iat[i, j]
+            if not np.isfinite(n) or n == 0:
+                continue
+            if not np.isfinite(value):
+                labels[i, j] = NOT_AVAILABLE
+            else:
+                labels[i, j] = f"{value:+.1f}" + (f"\n({k:.0f} n/a)" if k > 0 else "")
+    finite = ratio.to_numpy(float)
+    finite = finite[np.isfinite(finite)]
+    limit = max(1.0, float(np.abs(finite).max())) if len(finite) else 1.0
+    note = averaged_note(averaged_axes(tables.layer_stats, "layer_stats"))
+    title = (f"Back-propagated gradients at init: log₁₀ std(∂C/∂s) at layer 1 ÷ at the last hidden layer ({note})\n"
+             "< 0: vanishing toward the input, > 0: exploding; "
+             f"'{NOT_AVAILABLE}': not finite (e.g. zero gradients give 0/0); blank: no run")
+    return _heatmap(ratio, labels, runs, title, "log₁₀ std ratio (layer 1 / last hidden)", cmap="RdBu_r",
+                    center=0.0, vmin=-limit, vmax=limit)

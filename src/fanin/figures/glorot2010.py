@@ -1,0 +1,391 @@
+"""Glorot & Bengio (2010), "Understanding the difficulty of training deep feedforward neural networks".
+
+Shapeset-3x2, 5 hidden layers of 1000 units, minibatch SGD; "standard" init U(±1/√n) against "normalized"
+U(±√6/√(n_j + n_{j+1})) (`glorot_uniform`). Every function here reads a study's tables only. The small
+functions without `draw` compute the numbers that make each figure's effect true; the tests assert them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from matplotlib import pyplot as plt
+
+from fanin.figures import register
+from fanin.figures.common import StudyTables, init_label, require, select
+from fanin.inits import scheme_variance
+
+INITS = ("standard", "glorot_uniform")
+ACTIVATIONS = ("sigmoid", "tanh", "softsign")
+SATURATION = 0.975  # |tanh| above this is within 5% of its asymptote: f'(s) < 0.05
+# Table 1 of the paper: test error (%) on Shapeset, MNIST, CIFAR-10, Small-ImageNet.
+PAPER_TABLE1 = pd.DataFrame(
+    {"shapeset": [16.27, 16.06, 27.15, 15.60, 82.61], "mnist": [1.64, 1.72, 1.76, 1.64, 2.21],
+     "cifar10": [55.78, 53.8, 55.9, 52.92, 57.28], "small_imagenet": [69.14, 68.13, 70.58, 68.57, 70.66]},
+    index=pd.Index(["Softsign", "Softsign N", "Tanh", "Tanh N", "Sigmoid"], name="model"),
+)
+MODEL_NAMES = {("softsign", "standard"): "Softsign", ("softsign", "glorot_uniform"): "Softsign N",
+               ("tanh", "standard"): "Tanh", ("tanh", "glorot_uniform"): "Tanh N",
+               ("sigmoid", "standard"): "Sigmoid", ("sigmoid", "glorot_uniform"): "Sigmoid N"}
+PAPER_JACOBIAN = {"standard": 0.5, "glorot_uniform": 0.8}
+LAYER_PALETTE = "viridis"
+
+
+# --- selections --------------------------------------------------------------------------------------
+
+def shapeset_depth(tables: StudyTables, activation: str) -> int:
+    """The paper's nets have 5 hidden layers, Fig 2's sigmoid net 4: the deepest and shallowest available."""
+    depths = sorted(select(tables.layer_stats, dataset="shapeset", activation=activation).depth.unique())
+    require(pd.DataFrame({"d": depths}), f"Shapeset runs with {activation}")
+    return 5 if 5 in depths else int(depths[-1])
+
+
+def layer_curves(tables: StudyTables, activation: str, init: str, quantity: str, depth: int | None = None
+                 ) -> pd.DataFrame:
+    """Per (step, hidden layer): the probe statistics of `quantity`, averaged over seeds."""
+    depth = depth or shapeset_depth(tables, activation)
+    rows = select(tables.layer_stats, dataset="shapeset", activation=activation, init=init, depth=depth,
+                  quantity=quantity)
+    rows = require(rows[rows.layer <= depth], f"Shapeset {activation} {init} depth {depth} {quantity}")
+    stats = ["mean", "std", "p2", "p98", "abs_p98", "frac_saturated"]
+    return rows.groupby(["step", "layer"], as_index=False)[stats].mean()
+
+
+def histogram(tables: StudyTables, activation: str, init: str, quantity: str, step: str | int) -> pd.DataFrame:
+    """Normalised histograms per hidden layer at `step` (0, or 'last') of the first seed: bin centre, density.
+
+    Seeds have bins of their own (each run's range), so they are not pooled."""
+    depth = shapeset_depth(tables, activation)
+    rows = select(tables.histograms, dataset="shapeset", activation=activation, init=init, depth=depth,
+                  quantity=quantity)
+    rows = require(rows[rows.layer <= depth], f"Shapeset {activation} {init} {quantity} histograms")
+    if step == "last":
+        last = rows.groupby("seed").step.transform("max")
+        rows = rows[rows.step == last]
+    else:
+        rows = rows[rows.step == step]
+    rows = require(rows, f"Shapeset {activation} {init} {quantity} histograms at step {step}")
+    first = rows[rows.seed == rows.seed.min()]
+    out = first.groupby(["layer", "bin_left", "bin_right"], as_index=False)["count"].sum()
+    out["centre"] = (out.bin_left + out.bin_right) / 2
+    out["density"] = out["count"] / out.groupby("layer")["count"].transform("sum") / (out.bin_right - out.bin_left)
+    return out
+
+
+# --- the numbers behind the figures ------------------------------------------------------------------
+
+def activation_std_ratio(tables: StudyTables, init: str, activation: str = "tanh") -> float:
+    """Std of the top hidden layer's activations over layer 1's, at initialization (Fig 6)."""
+    curves = layer_curves(tables, activation, init, "act")
+    at0 = curves[curves.step == 0].set_index("layer")["std"]
+    return float(at0.iloc[-1] / at0.iloc[0])
+
+
+def backprop_std_ratio(tables: StudyTables, init: str, activation: str = "tanh") -> float:
+    """Std of back-propagated gradients at layer 1 over the top hidden layer, at initialization (Fig 7)."""
+    curves = layer_curves(tables, activation, init, "backprop")
+    at0 = curves[curves.step == 0].set_index("layer")["std"]
+    return float(at0.iloc[0] / at0.iloc[-1])
+
+
+def weight_grad_std_spread(tables: StudyTables, init: str, activation: str = "tanh") -> float:
+    """Largest over smallest per-layer std of weight gradients at initialization (Fig 8: about 1 either way)."""
+    curves = layer_curves(tables, activation, init, "weight_grad")
+    at0 = curves[curves.step == 0]["std"]
+    return float(at0.max() / at0.min())
+
+
+def top_layer_saturation(tables: StudyTables) -> dict[str, float]:
+    """Fig 2's sigmoid net: the top hidden layer's mean activation at initialization and its minimum during
+    training, against the lower layers' means, which stay near 0.5."""
+    depth = 4 if 4 in select(tables.layer_stats, dataset="shapeset", activation="sigmoid").depth.values else None
+    curves = layer_curves(tables, "sigmoid", "standard", "act", depth)
+    top = curves.layer.max()
+    top_mean = curves[curves.layer == top].set_index("step")["mean"]
+    lower = curves[(curves.layer < top) & (curves.step == curves.step.max())]["mean"]
+    return {"top_initial": float(top_mean.iloc[0]), "top_min": float(top_mean.min()),
+            "top_final": float(top_mean.iloc[-1]), "lower_final_mean": float(lower.mean())}
+
+
+def saturation_onset(tables: StudyTables, activation: str, init: str) -> dict[int, float]:
+    """Per hidden layer, the first probe step at which more than 5% of its units are saturated (inf: never)."""
+    curves = layer_curves(tables, activation, init, "act")
+    onset = {}
+    for layer, rows in curves.groupby("layer"):
+        hit = rows[rows.frac_saturated > 0.05]
+        onset[int(layer)] = float(hit.step.min()) if len(hit) else float("inf")
+    return onset
+
+
+def final_saturation(tables: StudyTables, activation: str, init: str) -> dict[int, float]:
+    curves = layer_curves(tables, activation, init, "act")
+    last = curves[curves.step == curves.step.max()]
+    return dict(zip(last.layer.astype(int), last.frac_saturated))
+
+
+def jacobian_mean_singular_value(tables: StudyTables, init: str, activation: str = "tanh") -> float:
+    """Mean singular value of the hidden-to-hidden Jacobians at initialization (paper: 0.5 standard, 0.8 N)."""
+    depth = shapeset_depth(tables, activation)
+    rows = select(tables.jacobian, dataset="shapeset", activation=activation, init=init, depth=depth, step=0)
+    return float(require(rows, f"Jacobians of Shapeset {activation} {init} at step 0").sv_mean.mean())
+
+
+def table1(tables: StudyTables) -> pd.DataFrame:
+    """Final test error (%) per model (activation × init) and data set: mean and std over seeds."""
+    runs = tables.summary[tables.summary.level == "run"]
+    runs = runs[runs.activation.isin(ACTIVATIONS) & runs.init.isin(INITS)]
+    runs = runs[runs.depth == runs.groupby(["dataset", "activation"]).depth.transform("max")]
+    runs = require(runs, "runs with sigmoid/tanh/softsign and standard/glorot_uniform init")
+    runs = runs.assign(model=[MODEL_NAMES[(a, i)] for a, i in zip(runs.activation, runs.init)],
+                       error=100 * runs.final_test_error)
+    stats = runs.groupby(["model", "dataset"]).error.agg(["mean", "std", "count"]).reset_index()
+    return stats
+
+
+# --- drawing helpers -----------------------------------------------------------------------------------
+
+def layer_colors(n: int) -> list:
+    return list(plt.get_cmap(LAYER_PALETTE)(np.linspace(0.05, 0.85, n)))
+
+
+def draw_saturation(ax, tables: StudyTables, activation: str, init: str) -> None:
+    """Fig 3's panel: 98th percentile (markers) and standard deviation (lines) of each layer's activations."""
+    curves = layer_curves(tables, activation, init, "act")
+    colors = layer_colors(curves.layer.nunique())
+    for color, (layer, rows) in zip(colors, curves.groupby("layer")):
+        ax.plot(rows.step, rows.abs_p98, "o", ms=3.5, color=color, label=f"layer {layer}")
+        ax.plot(rows.step, rows["std"], "-", color=color, lw=1.3)
+    ax.set_xscale("symlog", linthresh=10)
+    ax.set_ylim(0, 1.05)
+    ax.set_xlabel("updates")
+    ax.set_ylabel("activation value")
+    onset = saturation_onset(tables, activation, init)
+    onsets = ", ".join(f"L{l}: {'never' if np.isinf(s) else int(s)}" for l, s in onset.items())
+    ax.set_title(f"{activation}, {init_label(init)} — markers: 98th pct of |z|, lines: std\n"
+                 f">5% units saturated from step {onsets}", fontsize=9)
+    ax.legend(fontsize=7, ncol=2, loc="lower right")
+
+
+def draw_histograms(axes, tables: StudyTables, activation: str, quantity: str, step, xlabel: str) -> None:
+    for ax, init in zip(axes, INITS):
+        hist = histogram(tables, activation, init, quantity, step)
+        colors = layer_colors(hist.layer.nunique())
+        for color, (layer, rows) in zip(colors, hist.groupby("layer")):
+            ax.plot(rows.centre, rows.density, color=color, lw=1.3, label=f"layer {layer}")
+        ax.set_title(f"{activation}, {init_label(init)}", fontsize=10)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("normalized density")
+        ax.legend(fontsize=7)
+
+
+# --- the figures ---------------------------------------------------------------------------------------
+
+@register("glorot2010_fig2_sigmoid_activations")
+def fig2(tables: StudyTables) -> plt.Figure:
+    depth = 4 if 4 in select(tables.layer_stats, dataset="shapeset", activation="sigmoid").depth.values else None
+    curves = layer_curves(tables, "sigmoid", "standard", "act", depth)
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    colors = layer_colors(curves.layer.nunique())
+    for i, (color, (layer, rows)) in enumerate(zip(colors, curves.groupby("layer"))):
+        ax.errorbar(rows.step * (1 + 0.02 * i), rows["mean"], yerr=rows["std"], color=color, marker="o", ms=3,
+                    capsize=2, lw=1.2, label=f"layer {layer}")
+    numbers = top_layer_saturation(tables)
+    ax.set_xscale("symlog", linthresh=10)
+    ax.set_xlabel("updates")
+    ax.set_ylabel("activation value (mean ± std over units × examples)")
+    ax.set_title(f"Sigmoid, {curves.layer.max()} hidden layers, standard init (Glorot & Bengio Fig 2)\n"
+                 f"top layer mean: {numbers['top_initial']:.2f} at init → min {numbers['top_min']:.2f}; "
+                 f"lower layers end at {numbers['lower_final_mean']:.2f}", fontsize=9)
+    ax.legend(fontsize=8)
+    return fig
+
+
+@register("glorot2010_fig3_saturation")
+def fig3(tables: StudyTables) -> plt.Figure:
+    fig, axes = plt.subplots(2, 1, figsize=(7, 7.5), sharex=True)
+    draw_saturation(axes[0], tables, "tanh", "standard")
+    draw_saturation(axes[1], tables, "softsign", "standard")
+    fig.suptitle("Glorot & Bengio Fig 3: saturation during training, standard init", fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+@register("glorot2010_fig10_tanh_normalized_saturation")
+def fig10(tables: StudyTables) -> plt.Figure:
+    fig, ax = plt.subplots(figsize=(7, 4))
+    draw_saturation(ax, tables, "tanh", "glorot_uniform")
+    fig.suptitle("Glorot & Bengio Fig 10: tanh with normalized initialization", fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+@register("glorot2010_fig4_activation_hist_end")
+def fig4(tables: StudyTables) -> plt.Figure:
+    fig, axes = plt.subplots(2, 1, figsize=(7, 7))
+    for ax, activation in zip(axes, ("tanh", "softsign")):
+        hist = histogram(tables, activation, "standard", "act", "last")
+        colors = layer_colors(hist.layer.nunique())
+        for color, (layer, rows) in zip(colors, hist.groupby("layer")):
+            ax.plot(rows.centre, rows.density, color=color, lw=1.3, label=f"layer {layer}")
+        sat = final_saturation(tables, activation, "standard")
+        ax.set_title(f"{activation}, standard init, end of training — saturated units per layer: "
+                     + ", ".join(f"{v:.0%}" for v in sat.values()), fontsize=9)
+        ax.set_xlabel("activation value")
+        ax.set_ylabel("normalized density")
+        ax.set_yscale("log")
+        ax.legend(fontsize=7)
+    fig.suptitle("Glorot & Bengio Fig 4: activation histograms at the end of learning", fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def init_histogram_figure(tables: StudyTables, quantity: str, xlabel: str, title: str, ratio_text: str
+                          ) -> plt.Figure:
+    fig, axes = plt.subplots(2, 1, figsize=(7, 7), sharex=True)
+    draw_histograms(axes, tables, "tanh", quantity, 0, xlabel)
+    fig.suptitle(f"{title}\n{ratio_text}", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+@register("glorot2010_fig6_activation_hist")
+def fig6(tables: StudyTables) -> plt.Figure:
+    ratios = {i: activation_std_ratio(tables, i) for i in INITS}
+    text = "std(top layer) / std(layer 1): " + ", ".join(f"{init_label(i)} {r:.2f}" for i, r in ratios.items())
+    return init_histogram_figure(tables, "act", "activation value",
+                                 "Glorot & Bengio Fig 6: activations at initialization (tanh)", text)
+
+
+@register("glorot2010_fig7_backprop_hist")
+def fig7(tables: StudyTables) -> plt.Figure:
+    ratios = {i: backprop_std_ratio(tables, i) for i in INITS}
+    text = "std(layer 1) / std(top layer): " + ", ".join(f"{init_label(i)} {r:.2f}" for i, r in ratios.items())
+    fig = init_histogram_figure(tables, "backprop", "back-propagated gradient ∂C/∂s",
+                                "Glorot & Bengio Fig 7: back-propagated gradients at initialization (tanh)", text)
+    return fig
+
+
+@register("glorot2010_fig8_weight_grad_hist")
+def fig8(tables: StudyTables) -> plt.Figure:
+    spread = {i: weight_grad_std_spread(tables, i) for i in INITS}
+    text = "max/min of per-layer std: " + ", ".join(f"{init_label(i)} {r:.2f}" for i, r in spread.items())
+    return init_histogram_figure(tables, "weight_grad", "weight gradient ∂C/∂W",
+                                 "Glorot & Bengio Fig 8: weight gradients at initialization (tanh)", text)
+
+
+@register("glorot2010_fig9_weight_grad_spread")
+def fig9(tables: StudyTables) -> plt.Figure:
+    fig, axes = plt.subplots(2, 1, figsize=(7, 7), sharex=True)
+    for ax, init in zip(axes, INITS):
+        curves = layer_curves(tables, "tanh", init, "weight_grad")
+        steps = sorted(curves.step.unique())
+        colors = layer_colors(curves.layer.nunique())
+        n_layers = curves.layer.nunique()
+        for i, (color, (layer, rows)) in enumerate(zip(colors, curves.groupby("layer"))):
+            x = np.arange(len(steps)) + (i - n_layers / 2) * 0.12
+            ax.errorbar(x, rows["mean"], yerr=rows["std"], fmt="o", ms=2.5, capsize=2, color=color,
+                        label=f"layer {layer}")
+        ax.set_xticks(np.arange(len(steps)), [str(s) for s in steps], rotation=60, fontsize=7)
+        ax.set_ylabel("weight gradient (mean ± std)")
+        ax.set_title(f"tanh, {init_label(init)}", fontsize=10)
+        ax.legend(fontsize=7, ncol=3)
+    axes[1].set_xlabel("updates (probe steps)")
+    fig.suptitle("Glorot & Bengio Fig 9: spread of the weight gradients per layer during training", fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+@register("glorot2010_fig11_test_error")
+def fig11(tables: StudyTables) -> plt.Figure:
+    metrics = select(tables.metrics, dataset="shapeset", split="test", activation=list(ACTIVATIONS),
+                     init=list(INITS))
+    metrics = require(metrics, "Shapeset test error")
+    curves = metrics.groupby(["activation", "init", "depth", "step"], as_index=False).error.mean()
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for (activation, init, depth), rows in curves.groupby(["activation", "init", "depth"]):
+        name = MODEL_NAMES[(activation, init)] + (f" depth {depth}" if activation == "sigmoid" else "")
+        ax.plot(rows.step.clip(lower=1), 100 * rows.error, marker="o", ms=2.5, lw=1.3,
+                ls="-" if init == "glorot_uniform" else "--", label=f"{name} ({100 * rows.error.iloc[-1]:.1f}%)")
+    ax.set_xscale("log")
+    ax.set_xlabel("number of updates")
+    ax.set_ylabel("test error (%)")
+    ax.set_title("Glorot & Bengio Fig 11: test error during online training on Shapeset-3x2", fontsize=10)
+    ax.legend(fontsize=7)
+    return fig
+
+
+@register("glorot2010_table1_test_error")
+def table1_figure(tables: StudyTables) -> tuple[plt.Figure, pd.DataFrame]:
+    ours = table1(tables)
+    datasets = [d for d in ("shapeset", "mnist", "digits", "cifar10") if d in set(ours.dataset)]
+    wide = pd.DataFrame(index=PAPER_TABLE1.index.union(pd.Index(ours.model.unique()), sort=False))
+    for dataset in datasets:
+        rows = ours[ours.dataset == dataset].set_index("model")
+        wide[f"{dataset} (fanin)"] = [
+            (f"{rows.loc[m, 'mean']:.2f}" + (f" ± {rows.loc[m, 'std']:.2f}" if rows.loc[m, "count"] > 1 else ""))
+            if m in rows.index else "" for m in wide.index]
+        if dataset in PAPER_TABLE1:
+            wide[f"{dataset} (paper)"] = [f"{PAPER_TABLE1.loc[m, dataset]:.2f}" if m in PAPER_TABLE1.index else ""
+                                          for m in wide.index]
+    wide.index.name = "model"
+    fig, ax = plt.subplots(figsize=(1.9 * (len(wide.columns) + 1), 0.45 * (len(wide) + 2)))
+    ax.axis("off")
+    table = ax.table(cellText=wide.values, rowLabels=wide.index, colLabels=list(wide.columns), loc="center",
+                     cellLoc="center")
+    table.auto_set_font_size(False)
+    table.set_fontsize(8)
+    table.scale(1, 1.4)
+    ax.set_title("Glorot & Bengio Table 1: test error (%) — ours (mean ± std over seeds) beside the paper's",
+                 fontsize=10)
+    return fig, wide.reset_index()
+
+
+@register("glorot2010_jacobian_ratio")
+def jacobian_figure(tables: StudyTables) -> plt.Figure:
+    depth = shapeset_depth(tables, "tanh")
+    rows = select(tables.jacobian, dataset="shapeset", activation="tanh", init=list(INITS), depth=depth)
+    rows = require(rows, "Jacobian singular values of tanh Shapeset runs")
+    steps = sorted(rows.step.unique())
+    fig, axes = plt.subplots(1, len(steps), figsize=(4.2 * len(steps), 3.8), sharey=True, squeeze=False)
+    for ax, step in zip(axes[0], steps):
+        at = rows[rows.step == step].groupby(["init", "layer"], as_index=False)[["sv_mean", "sv_min", "sv_max"]].mean()
+        for init, part in at.groupby("init"):
+            line = ax.plot(part.layer, part.sv_mean, marker="o", label=f"{init_label(init)}: mean {part.sv_mean.mean():.2f}")
+            ax.axhline(PAPER_JACOBIAN[init], color=line[0].get_color(), ls=":", lw=1)
+        ax.set_xlabel("layer l (Jacobian ∂z$^{l+1}$/∂z$^l$)")
+        ax.set_title(f"step {step}" + (" (initialization)" if step == 0 else ""), fontsize=10)
+        ax.legend(fontsize=7)
+    axes[0][0].set_ylabel("mean singular value")
+    ratio = jacobian_mean_singular_value(tables, "glorot_uniform") / jacobian_mean_singular_value(tables, "standard")
+    fig.suptitle(f"Glorot & Bengio §4.2.2: layer-to-layer Jacobians, tanh (dotted: paper's 0.8 and 0.5); "
+                 f"normalized / standard = {ratio:.2f}", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+@register("glorot2010_variance_by_layer")
+def variance_figure(tables: StudyTables) -> plt.Figure:
+    """Measured Var(s^l) at initialization against n Var(W) E[(z^{l-1})^2], the variance recurrence."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+    for ax, activation in zip(axes, ("tanh", "softsign")):
+        for init in INITS:
+            pre = layer_curves(tables, activation, init, "preact")
+            act = layer_curves(tables, activation, init, "act")
+            pre0, act0 = pre[pre.step == 0].set_index("layer"), act[act.step == 0].set_index("layer")
+            width = int(select(tables.summary, dataset="shapeset", activation=activation, init=init).width.iloc[0])
+            n_var_w = width * scheme_variance(init, width, width)
+            # layer 1's input is the normalised image: E[x^2] = 1 per feature, fan-in 1024
+            first = 1024 * scheme_variance(init, 1024, width)
+            z2 = act0["mean"] ** 2 + act0["std"] ** 2
+            predicted = [first] + [n_var_w * z2[l - 1] for l in pre0.index[1:]]
+            measured = pre0["std"] ** 2 + pre0["mean"] ** 2
+            line = ax.plot(pre0.index, measured, marker="o", label=f"{init_label(init)} measured")
+            ax.plot(pre0.index, predicted, "x--", color=line[0].get_color(), label="n Var(W) E[z²] (theory)")
+        ax.set_yscale("log")
+        ax.set_xlabel("layer")
+        ax.set_title(f"{activation}, Shapeset, at initialization", fontsize=10)
+        ax.legend(fontsize=7)
+    axes[0].set_ylabel("Var(s) of pre-activations")
+    fig.suptitle("Variance recurrence Var(s$^l$) = n Var(W) E[(z$^{l-1}$)²] against the measured variance", fontsize=10)
+    fig.tight_layout()
+    return fig
