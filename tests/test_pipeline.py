@@ -1,0 +1,149 @@
+"""The Snakemake pipeline: every study's DAG at every scale, the smoke study end to end, incremental re-runs.
+
+Each test works on a copy of the workflow (Snakefile, workflow/, conf/) in a temporary folder, so it can
+edit a study file and never touches the repository's results/.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import matplotlib.image as mpimg
+import pandas as pd
+import pytest
+import yaml
+
+from fanin.studies import SCALES, available_studies, expand_study, study_figures
+from tests.conftest import CONF_DIR, REPO
+
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+STUDIES = [s for s in available_studies(CONF_DIR)]
+
+
+def workflow_copy(tmp_path: Path) -> Path:
+    for name in ("Snakefile",):
+        shutil.copy(REPO / name, tmp_path / name)
+    for folder in ("workflow", "conf"):
+        shutil.copytree(REPO / folder, tmp_path / folder)
+    return tmp_path
+
+
+def snakemake(where: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
+    return subprocess.run([*SNAKEMAKE, "--cores", "2", *args], cwd=where, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def job_counts(output: str) -> dict[str, int]:
+    """The 'job count' table a dry run prints."""
+    counts = {}
+    for line in output.splitlines():
+        match = re.fullmatch(r"(\w+)\s+(\d+)", line.strip())
+        if match:
+            counts[match.group(1)] = int(match.group(2))
+    return counts
+
+
+@pytest.fixture(scope="module")
+def workflow_dir(tmp_path_factory) -> Path:
+    return workflow_copy(tmp_path_factory.mktemp("workflow"))
+
+
+@pytest.mark.parametrize("scale", SCALES)
+@pytest.mark.parametrize("study", STUDIES)
+def test_every_study_dry_runs_with_the_expected_jobs(workflow_dir, study, scale):
+    result = snakemake(workflow_dir, "-n", "--config", f"studies=[{study}]", f"scale={scale}",
+                       f"results={workflow_dir / 'dry'}")
+    assert result.returncode == 0, result.stderr[-2000:]
+    counts = job_counts(result.stdout)
+    runs = expand_study(CONF_DIR, study, scale)
+    figures = study_figures(CONF_DIR, study)
+    assert counts.get("train") == len(runs)
+    assert counts.get("collect") == 1
+    assert counts.get("figure", 0) == len(figures)
+
+
+def test_he2015_quick_has_two_depths_times_two_inits():
+    runs = expand_study(CONF_DIR, "he2015", "quick")
+    assert sorted((r.axes["depth"], r.axes["init"]) for r in runs) == [
+        (22, "he_normal"), (22, "xavier_he_baseline"), (30, "he_normal"), (30, "xavier_he_baseline")]
+
+
+def test_an_unknown_study_or_scale_is_refused_in_one_line(workflow_dir):
+    result = snakemake(workflow_dir, "-n", "--config", "studies=[glorot2011]")
+    assert result.returncode != 0
+    assert "unknown study 'glorot2011'; valid: " in result.stderr
+    result = snakemake(workflow_dir, "-n", "--config", "scale=huge")
+    assert result.returncode != 0
+    assert "huge" in result.stderr
+
+
+@pytest.fixture(scope="module")
+def smoke_results(tmp_path_factory) -> Path:
+    where = workflow_copy(tmp_path_factory.mktemp("smoke"))
+    result = snakemake(where, "--config", "studies=[smoke]", "scale=smoke", "results=results")
+    assert result.returncode == 0, result.stderr[-4000:]
+    return where
+
+
+@pytest.mark.slow
+def test_the_smoke_study_produces_every_table_and_figure(smoke_results):
+    tables = smoke_results / "results" / "smoke" / "tables"
+    for name in ("metrics", "layer_stats", "histograms", "jacobian"):
+        frame = pd.read_parquet(tables / f"{name}.parquet")
+        assert {"dataset", "activation", "init", "depth", "width", "seed"} <= set(frame.columns)
+        assert len(frame) > 0
+    summary = pd.read_csv(tables / "summary.csv")
+    assert set(summary.level) == {"configuration", "run"}
+    runs = expand_study(smoke_results / "conf", "smoke", "smoke")
+    assert (summary.level == "run").sum() == len(runs)
+    for figure in study_figures(smoke_results / "conf", "smoke"):
+        for suffix in (".png", ".pdf"):
+            path = smoke_results / "results" / "smoke" / "figures" / f"{figure}{suffix}"
+            assert path.stat().st_size > 1000, path
+        image = mpimg.imread(smoke_results / "results" / "smoke" / "figures" / f"{figure}.png")
+        assert image.shape[0] > 100 and image.shape[1] > 100
+        assert image[..., :3].std() > 0.01  # not a blank canvas
+
+
+@pytest.mark.slow
+def test_every_figure_draws_non_empty_axes_from_the_smoke_tables(smoke_results):
+    from fanin.figures import figure
+    from fanin.figures.common import StudyTables
+
+    tables = StudyTables.load(smoke_results / "results" / "smoke" / "tables")
+    for name in study_figures(smoke_results / "conf", "smoke"):
+        drawn = figure(name)(tables)
+        fig = drawn[0] if isinstance(drawn, tuple) else drawn
+        axes = [ax for ax in fig.axes if ax.get_visible()]
+        assert axes, name
+        for ax in axes:
+            artists = ax.lines + ax.collections + ax.images + ax.patches + ax.tables
+            assert artists, f"{name}: an empty axes"
+
+
+@pytest.mark.slow
+def test_rerunning_is_a_no_op(smoke_results):
+    result = snakemake(smoke_results, "-n", "--config", "studies=[smoke]", "scale=smoke", "results=results")
+    assert result.returncode == 0
+    assert "Nothing to be done" in result.stdout + result.stderr
+
+
+@pytest.mark.slow
+def test_adding_a_seed_reruns_only_the_new_runs_and_what_is_downstream(smoke_results):
+    study_file = smoke_results / "conf" / "study" / "smoke.yaml"
+    original = study_file.read_text()
+    study = yaml.safe_load(original)
+    study["grid"][3]["axes"]["seed"] = [0, 1]  # the he2015 block: 4 configurations
+    try:
+        study_file.write_text(yaml.safe_dump(study, sort_keys=False))
+        result = snakemake(smoke_results, "-n", "--config", "studies=[smoke]", "scale=smoke", "results=results")
+    finally:
+        study_file.write_text(original)
+    counts = job_counts(result.stdout)
+    assert counts["train"] == 4
+    assert counts["collect"] == 1
+    assert counts["figure"] == len(study["figures"])
