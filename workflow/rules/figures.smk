@@ -6,12 +6,12 @@ rule figure:
         tables=[f"{RESULTS}/{{study}}/tables/{name}" for name in TABLE_FILES],
         summary=f"{RESULTS}/{{study}}/tables/summary.csv",
     output:
-        pdf=report(
-            f"{RESULTS}/{{study}}/figures/{{figure}}.pdf",
+        pdf=f"{RESULTS}/{{study}}/figures/{{figure}}.pdf",
+        png=report(
+            f"{RESULTS}/{{study}}/figures/{{figure}}.png",
             caption="../report/{figure}.rst",
             category="{study}",
         ),
-        png=f"{RESULTS}/{{study}}/figures/{{figure}}.png",
     params:
         tables=lambda w: f"{RESULTS}/{w.study}/tables",
         stem=lambda w: f"{RESULTS}/{w.study}/figures/{w.figure}",
