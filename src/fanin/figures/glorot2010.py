@@ -239,38 +239,37 @@ def fig4(tables: StudyTables) -> plt.Figure:
     return fig
 
 
-def init_histogram_figure(tables: StudyTables, quantity: str, xlabel: str, title: str, ratio_text: str
+def init_histogram_figure(tables: StudyTables, quantity: str, xlabel: str, title: str, number, number_label: str
                           ) -> plt.Figure:
+    """Figs 6-8: histograms at initialization, standard init on top, normalized below; `number(tables, init)`
+    is the effect's number for each init, printed in the title."""
+    values = ", ".join(f"{init_label(i)} {number(tables, i):.2f}" for i in INITS)
     fig, axes = plt.subplots(2, 1, figsize=(7, 7), sharex=True)
     draw_histograms(axes, tables, "tanh", quantity, 0, xlabel)
-    fig.suptitle(f"{title}\n{ratio_text}", fontsize=10)
+    fig.suptitle(f"{title}\n{number_label}: {values}", fontsize=10)
     fig.tight_layout()
     return fig
 
 
 @register("glorot2010_fig6_activation_hist")
 def fig6(tables: StudyTables) -> plt.Figure:
-    ratios = {i: activation_std_ratio(tables, i) for i in INITS}
-    text = "std(top layer) / std(layer 1): " + ", ".join(f"{init_label(i)} {r:.2f}" for i, r in ratios.items())
     return init_histogram_figure(tables, "act", "activation value",
-                                 "Glorot & Bengio Fig 6: activations at initialization (tanh)", text)
+                                 "Glorot & Bengio Fig 6: activations at initialization (tanh)",
+                                 activation_std_ratio, "std(top layer) / std(layer 1)")
 
 
 @register("glorot2010_fig7_backprop_hist")
 def fig7(tables: StudyTables) -> plt.Figure:
-    ratios = {i: backprop_std_ratio(tables, i) for i in INITS}
-    text = "std(layer 1) / std(top layer): " + ", ".join(f"{init_label(i)} {r:.2f}" for i, r in ratios.items())
-    fig = init_histogram_figure(tables, "backprop", "back-propagated gradient ∂C/∂s",
-                                "Glorot & Bengio Fig 7: back-propagated gradients at initialization (tanh)", text)
-    return fig
+    return init_histogram_figure(tables, "backprop", "back-propagated gradient ∂C/∂s",
+                                 "Glorot & Bengio Fig 7: back-propagated gradients at initialization (tanh)",
+                                 backprop_std_ratio, "std(layer 1) / std(top layer)")
 
 
 @register("glorot2010_fig8_weight_grad_hist")
 def fig8(tables: StudyTables) -> plt.Figure:
-    spread = {i: weight_grad_std_spread(tables, i) for i in INITS}
-    text = "max/min of per-layer std: " + ", ".join(f"{init_label(i)} {r:.2f}" for i, r in spread.items())
     return init_histogram_figure(tables, "weight_grad", "weight gradient ∂C/∂W",
-                                 "Glorot & Bengio Fig 8: weight gradients at initialization (tanh)", text)
+                                 "Glorot & Bengio Fig 8: weight gradients at initialization (tanh)",
+                                 weight_grad_std_spread, "max/min of per-layer std")
 
 
 @register("glorot2010_fig9_weight_grad_spread")
