@@ -30,6 +30,7 @@ evaluated at once as one matrix product; all randomness comes from the caller's 
 from __future__ import annotations
 
 import math
+import numbers
 from typing import NamedTuple
 
 import torch
@@ -84,7 +85,7 @@ def render_shapeset(
 
     Deterministic given the generator state, which it advances: successive calls continue the stream.
     """
-    _check_args(n, generator, size)
+    n, size = _check_args(n, generator, size)
     images = torch.empty(n, size, size)
     labels = torch.empty(n, dtype=torch.int64)
     for start in range(0, n, _SCENE_CHUNK):
@@ -95,13 +96,19 @@ def render_shapeset(
     return images, labels
 
 
-def _check_args(n: int, generator: torch.Generator, size: int) -> None:
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+def _check_args(n: int, generator: torch.Generator, size: int) -> tuple[int, int]:
+    """(n, size) as plain ints; numpy integers are welcome, bools and floats are not."""
+    if not _is_int(n) or n < 1:
         raise ValueError(f"n must be a positive int, got {n!r}")
     if not isinstance(generator, torch.Generator) or generator.device.type != "cpu":
         raise ValueError(f"generator must be a CPU torch.Generator, got {generator!r}")
-    if isinstance(size, bool) or not isinstance(size, int) or size < MIN_SIZE:
+    if not _is_int(size) or size < MIN_SIZE:
         raise ValueError(f"size must be an int >= {MIN_SIZE} (smaller objects would vanish), got {size!r}")
+    return int(n), int(size)
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def _sample_scene(n: int, generator: torch.Generator, size: int) -> _Scene:
