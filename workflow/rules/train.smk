@@ -11,6 +11,8 @@ rule train:
         run_dir=lambda w: run_dir(w.study, w.run),
     log:
         f"{RESULTS}/{{study}}/logs/train/{{run}}.log",
+    benchmark:
+        f"{RESULTS}/{{study}}/benchmarks/train/{{run}}.tsv"
     threads: config["threads"]
     resources:
         mem_mb=run_resource("mem_mb", 2000),
