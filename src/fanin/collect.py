@@ -20,16 +20,21 @@ from fanin.studies import parse_run_id
 
 # Column names in the study tables for the axes (a run's "data" axis is the table's "dataset").
 AXIS_COLUMNS = {"data": "dataset"}
-NUMERIC_AXES = ("depth", "width", "seed")
 CONFIG_AXES = ("dataset", "activation", "init", "depth", "width")  # a configuration = a run up to its seed
 
 
+def axis_value(text: str) -> int | float | str:
+    """A folder's axis value back as the study wrote it: 5 -> int, 1.5 -> float, tanh -> str."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
 def axis_columns(run: str) -> dict:
-    axes = {AXIS_COLUMNS.get(k, k): v for k, v in parse_run_id(run).items()}
-    for key in NUMERIC_AXES:
-        if key in axes:
-            axes[key] = int(axes[key])
-    return axes
+    return {AXIS_COLUMNS.get(k, k): axis_value(v) for k, v in parse_run_id(run).items()}
 
 
 def collect_table(runs_dir: Path, runs: list[str], table: str) -> pd.DataFrame:
@@ -76,10 +81,11 @@ def collect(runs_dir: str | Path, runs: list[str], out: str | Path) -> None:
     runs_dir, out = Path(runs_dir), Path(out)
     for table in TABLES:
         write_parquet(collect_table(runs_dir, runs, table), out / f"{table}.parquet")
-    for table in OPTIONAL_TABLES:
+    for table, columns in OPTIONAL_TABLES.items():
+        # always written (empty when no run has it), so the pipeline can declare it as an output
         having = [run for run in runs if (runs_dir / run / f"{table}.parquet").exists()]
-        if having:
-            write_parquet(collect_table(runs_dir, having, table), out / f"{table}.parquet")
+        frame = collect_table(runs_dir, having, table) if having else pd.DataFrame(columns=list(columns))
+        write_parquet(frame, out / f"{table}.parquet")
     per_run = run_summaries(runs_dir, runs)
     per_run.insert(0, "level", "run")
     combined = pd.concat([summarize(per_run.drop(columns="level")), per_run], ignore_index=True)

@@ -5,7 +5,7 @@ rule collect:
     input:
         lambda w: [f"{run_dir(w.study, run)}/summary.json" for run in study_runs(w.study)],
     output:
-        tables=[f"{RESULTS}/{{study}}/tables/{name}" for name in TABLE_FILES],
+        tables=[f"{RESULTS}/{{study}}/tables/{name}" for name in STUDY_TABLE_FILES],
         summary=f"{RESULTS}/{{study}}/tables/summary.csv",
     params:
         runs=lambda w: " ".join(shlex.quote(run) for run in study_runs(w.study)),

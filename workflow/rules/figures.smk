@@ -3,7 +3,7 @@
 
 rule figure:
     input:
-        tables=[f"{RESULTS}/{{study}}/tables/{name}" for name in TABLE_FILES],
+        tables=[f"{RESULTS}/{{study}}/tables/{name}" for name in STUDY_TABLE_FILES],
         summary=f"{RESULTS}/{{study}}/tables/summary.csv",
     output:
         pdf=f"{RESULTS}/{{study}}/figures/{{figure}}.pdf",

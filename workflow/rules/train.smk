@@ -1,5 +1,6 @@
 # One job per run: the Hydra app trains and measures it in its deterministic folder.
 TABLE_FILES = ["metrics.parquet", "layer_stats.parquet", "histograms.parquet", "jacobian.parquet"]
+STUDY_TABLE_FILES = [*TABLE_FILES, "boundary.parquet"]  # boundary: decision boundaries of 2-D runs (else empty)
 
 
 rule train:

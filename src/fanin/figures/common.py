@@ -45,8 +45,9 @@ class StudyTables:
         tables_dir = Path(tables_dir)
         frames = {name: pd.read_parquet(tables_dir / f"{name}.parquet") for name in TABLES}
         boundary = tables_dir / "boundary.parquet"
+        boundary = pd.read_parquet(boundary) if boundary.exists() else None
         return cls(**frames, summary=pd.read_csv(tables_dir / "summary.csv"),
-                   boundary=pd.read_parquet(boundary) if boundary.exists() else None)
+                   boundary=boundary if boundary is not None and len(boundary) else None)
 
 
 def select(frame: pd.DataFrame, **axes) -> pd.DataFrame:
