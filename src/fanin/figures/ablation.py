@@ -13,6 +13,7 @@ finite (e.g. zero weights give zero gradients, and log10(0/0)) is an 'n/a' cell,
 from __future__ import annotations
 
 import math
+import textwrap
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -29,6 +30,7 @@ COLUMNS = ("activation", "depth")
 ACTIVATION_ORDER = ("tanh", "sigmoid", "relu", "softsign", "leaky_relu", "prelu", "linear")
 DIVERGED = "div"
 NOT_AVAILABLE = "n/a"
+COLOR_LIMIT = 6.0  # decades: the gradient-ratio colours span at most +-COLOR_LIMIT
 
 
 # --- runs and their axes ------------------------------------------------------------------------------
@@ -72,8 +74,8 @@ def final_test_errors(tables: StudyTables) -> pd.DataFrame:
         test = run[run["split"] == "test"].sort_values("step")
         train_loss = run.loc[run["split"] == "train", "loss"].to_numpy(float)
         diverged = bool(len(train_loss)) and not np.all(np.isfinite(train_loss))
-        rows.append({**dict(zip(axes, key)), "final_test_error": float(test["error"].iloc[-1]) if len(test) else
-                     math.nan, "diverged": diverged})
+        final = float(test["error"].iloc[-1]) if len(test) else math.nan
+        rows.append({**dict(zip(axes, key)), "final_test_error": final, "diverged": diverged})
     return pd.DataFrame(rows)
 
 
@@ -110,7 +112,7 @@ def _column_order(pairs) -> list[tuple[str, int]]:
     return sorted(set(pairs), key=lambda p: (order.index(p[0]) if p[0] in order else len(order), p[0], p[1]))
 
 
-def _cells(per_run: pd.DataFrame) -> pd.core.groupby.DataFrameGroupBy:
+def _cells(per_run: pd.DataFrame):
     return per_run.groupby([ROW, *COLUMNS], sort=False)
 
 
@@ -145,14 +147,16 @@ def _pivot(series: pd.Series) -> pd.DataFrame:
 # --- drawing ------------------------------------------------------------------------------------------
 
 
-def _heatmap(values: pd.DataFrame, labels: np.ndarray, runs: pd.DataFrame, title: str, cbar_label: str,
+def _heatmap(values: pd.DataFrame, labels: np.ndarray, title: str, cbar_label: str, extend: str = "neither",
              **heatmap_kwargs) -> plt.Figure:
     n_rows, n_cols = values.shape
-    fig, ax = plt.subplots(figsize=(2.6 + 0.78 * n_cols, 1.8 + 0.36 * n_rows))
+    width = max(6.0, 3.2 + 0.78 * n_cols)
+    fig, ax = plt.subplots(figsize=(width, 2.2 + 0.36 * n_rows))
     ax.set_facecolor("0.92")  # empty and n/a cells show the background
+    ax.grid(False)
     data = values.to_numpy(float)
     sns.heatmap(data, mask=~np.isfinite(data), ax=ax, annot=False, linewidths=0.5, linecolor="white",
-                cbar_kws={"label": cbar_label, "shrink": 0.8}, **heatmap_kwargs)
+                cbar_kws={"label": cbar_label, "shrink": 0.8, "extend": extend}, **heatmap_kwargs)
     cmap, norm = ax.collections[0].cmap, ax.collections[0].norm
     for i in range(n_rows):
         for j in range(n_cols):
@@ -176,7 +180,8 @@ def _heatmap(values: pd.DataFrame, labels: np.ndarray, runs: pd.DataFrame, title
     for j in range(1, n_cols):
         if activations[j] != activations[j - 1]:
             ax.axvline(j, color="0.2", lw=1.2)
-    ax.set_title(title, fontsize=9)
+    chars = int(width * 15)
+    fig.suptitle("\n".join(textwrap.fill(line, chars) for line in title.split("\n")), fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -203,7 +208,7 @@ def draw_error(tables: StudyTables) -> plt.Figure:
     title = (f"Final test error per init × activation × depth ({note})\n"
              f"'{DIVERGED}': every run diverged (non-finite training loss); '(k/n {DIVERGED})': k of n runs "
              "diverged, mean over the others; blank: no run")
-    return _heatmap(error, labels, runs, title, "final test error", cmap="mako_r", vmin=0.0, vmax=1.0)
+    return _heatmap(error, labels, title, "final test error", cmap="mako_r", vmin=0.0, vmax=1.0)
 
 
 @register("ablation_heatmap_gradient_ratio")
@@ -222,10 +227,13 @@ def draw_gradient_ratio(tables: StudyTables) -> plt.Figure:
                 labels[i, j] = f"{value:+.1f}" + (f"\n({k:.0f} n/a)" if k > 0 else "")
     finite = ratio.to_numpy(float)
     finite = finite[np.isfinite(finite)]
-    limit = max(1.0, float(np.abs(finite).max())) if len(finite) else 1.0
+    largest = float(np.abs(finite).max()) if len(finite) else 1.0
+    limit = min(max(1.0, largest), COLOR_LIMIT)  # beyond it the colour saturates; the cell text is exact
     note = averaged_note(averaged_axes(tables.layer_stats, "layer_stats"))
-    title = (f"Back-propagated gradients at init: log₁₀ std(∂C/∂s) at layer 1 ÷ at the last hidden layer ({note})\n"
+    title = ("Back-propagated gradients at init: log₁₀ std(∂C/∂s) at layer 1 ÷ at the last hidden layer "
+             f"({note})\n"
              "< 0: vanishing toward the input, > 0: exploding; "
-             f"'{NOT_AVAILABLE}': not finite (e.g. zero gradients give 0/0); blank: no run")
-    return _heatmap(ratio, labels, runs, title, "log₁₀ std ratio (layer 1 / last hidden)", cmap="RdBu_r",
-                    center=0.0, vmin=-limit, vmax=limit)
+             f"'{NOT_AVAILABLE}': not finite (zero gradients give 0/0; a gradient below float32's range gives "
+             "0/x); blank: no run")
+    return _heatmap(ratio, labels, title, "log₁₀ std ratio", cmap="RdBu_r", center=0.0, vmin=-limit,
+                    vmax=limit, extend="both" if largest > limit else "neither")

@@ -70,7 +70,8 @@ def error_curves(tables: StudyTables, depth: int) -> pd.DataFrame:
     rows = _runs(tables.metrics, depth, "metrics")
     rows = rows[rows["split"].isin(["train", "test"])]
     curves = rows.groupby(["init", "split", "step"], sort=True).agg(
-        epoch=("epoch", "mean"), error_mean=("error", "mean"), error_std=("error", "std"), runs=("error", "size"))
+        epoch=("epoch", "mean"), error_mean=("error", "mean"), error_std=("error", "std"),
+        runs=("error", "size"))
     return curves.reset_index()
 
 
@@ -147,7 +148,8 @@ def second_moment_log2_slope(tables: StudyTables, depth: int, width: int | None 
     result = {}
     for name in _inits(profile):
         curve = profile[(profile["init"] == name) & np.isfinite(profile["log2_m2"])]
-        result[name] = float(np.polyfit(curve["layer"], curve["log2_m2"], 1)[0]) if len(curve) >= 2 else math.nan
+        fit = np.polyfit(curve["layer"], curve["log2_m2"], 1)[0] if len(curve) >= 2 else math.nan
+        result[name] = float(fit)
     return result
 
 
@@ -207,7 +209,7 @@ def _error_figure(tables: StudyTables, depth: int, paper: str) -> plt.Figure:
     ax.set_ylim(0, 1.02)
     ax.set_xlim(left=0)
     band = f"mean ± std over {seeds} seeds" if seeds > 1 else "1 seed"
-    ax.set_title(f"{depth}-layer ReLU MLP ({datasets}, width {widths}; {band})\nlike He et al. 2015, {paper}")
+    ax.set_title(f"{depth}-layer ReLU MLP ({datasets}, width {widths}; {band})\n{paper}")
     ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8, frameon=True)
     fig.tight_layout()
     return fig
@@ -216,20 +218,21 @@ def _error_figure(tables: StudyTables, depth: int, paper: str) -> plt.Figure:
 @register("he2015_fig2_22_layers")
 def draw_fig2(tables: StudyTables) -> plt.Figure:
     """22 layers: both inits converge; He starts reducing the error earlier."""
-    return _error_figure(tables, 22, "Fig 2: both converge, He starts earlier")
+    return _error_figure(tables, 22, "like He et al. 2015 Fig 2: He starts reducing the error earlier "
+                                     "(both converge in the paper)")
 
 
 @register("he2015_fig3_30_layers")
 def draw_fig3(tables: StudyTables) -> plt.Figure:
     """30 layers: Xavier stalls, He converges."""
-    return _error_figure(tables, 30, "Fig 3: Xavier stalls, He converges")
+    return _error_figure(tables, 30, "like He et al. 2015 Fig 3: Xavier stalls, He converges")
 
 
 @register("he2015_variance_by_layer")
 def draw_variance_by_layer(tables: StudyTables) -> plt.Figure:
     """Step-0 second moment of the pre-activations per layer (log2 y), measured against the ReLU theory."""
     stats = select(tables.layer_stats, activation=ACTIVATION, init=list(INITS))
-    depths = [d for d in (30, 22) if d in set(stats["depth"])]
+    depths = [d for d in (22, 30) if d in set(stats["depth"])]
     if not depths:
         require(stats.iloc[0:0], "layer_stats of 22- or 30-layer ReLU runs with init in " + ", ".join(INITS))
     fig, axes = plt.subplots(1, len(depths), figsize=(6.0 * len(depths), 4.6), squeeze=False)
@@ -237,6 +240,7 @@ def draw_variance_by_layer(tables: StudyTables) -> plt.Figure:
         profile = second_moment_profile(tables, depth)
         width = _width(_runs(tables.layer_stats, depth, "layer_stats"), None)
         slopes = second_moment_log2_slope(tables, depth)
+        seeds = int(profile["runs"].max())
         for name in _inits(profile):
             curve = profile[profile["init"] == name].sort_values("layer")
             curve = curve[np.isfinite(curve["log2_m2"])]
@@ -247,13 +251,14 @@ def draw_variance_by_layer(tables: StudyTables) -> plt.Figure:
             anchor = curve.loc[curve["layer"] == 1, "m2"]
             if len(anchor):
                 theory = anchor.iloc[0] * factor ** (layers - 1.0)
-                ax.plot(layers, theory, "-", color=COLORS[name], lw=1.2, alpha=0.8,
-                        label=f"theory: ×{factor:g} per layer (n Var(W)/2, {math.log2(factor):+.0f} log2)")
+                label = f"theory: ×{factor:g} per layer (n Var(W)/2, {math.log2(factor):+.0f} log2)"
+                ax.plot(layers, theory, "-", color=COLORS[name], lw=1.2, alpha=0.8, label=label)
         ax.axvline(depth + 0.5, color="0.6", lw=0.8, ls=":")
         ax.set_yscale("log", base=2)
         ax.set_xlabel(f"layer (1..{depth} hidden, {depth + 1} = output logits)")
         ax.set_ylabel("E[s²] of pre-activations at init (log₂ scale)")
-        ax.set_title(f"{depth}-layer ReLU MLP, width {width}, step 0")
+        mean = f"; geometric mean over {seeds} runs" if seeds > 1 else ""
+        ax.set_title(f"{depth}-layer ReLU MLP, width {width}, step 0{mean}")
         ax.legend(loc="lower left", fontsize=8)
     fig.suptitle("He et al. 2015: Var(sˡ) = (n Var(W)/2) Var(sˡ⁻¹) for ReLU — Xavier halves the signal "
                  "at every layer, He keeps it", fontsize=10)
