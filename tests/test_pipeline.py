@@ -75,10 +75,10 @@ def test_he2015_quick_has_two_depths_times_two_inits():
 def test_an_unknown_study_or_scale_is_refused_in_one_line(workflow_dir):
     result = snakemake(workflow_dir, "-n", "--config", "studies=[glorot2011]")
     assert result.returncode != 0
-    assert "unknown study 'glorot2011'; valid: " in result.stderr
+    assert "fanin: unknown study 'glorot2011'; valid: ablation, glorot2010" in result.stdout + result.stderr
     result = snakemake(workflow_dir, "-n", "--config", "scale=huge")
     assert result.returncode != 0
-    assert "huge" in result.stderr
+    assert "'huge' is not one of ['smoke', 'quick', 'paper']" in result.stdout + result.stderr
 
 
 @pytest.fixture(scope="module")

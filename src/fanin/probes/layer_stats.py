@@ -6,6 +6,8 @@ statistic per layer would cost more than the statistics themselves.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import torch
 
@@ -32,14 +34,23 @@ def tail_quantiles(x: torch.Tensor) -> torch.Tensor:
     return torch.stack([bottom, top, x.abs().topk(k, sorted=False).values.min()])
 
 
+def all_tail_quantiles(flats: list[torch.Tensor]) -> list[torch.Tensor]:
+    """tail_quantiles of every layer; on the CPU in parallel threads (numpy's selection releases the GIL)."""
+    if flats and flats[0].device.type == "cpu" and torch.get_num_threads() > 1:
+        with ThreadPoolExecutor(torch.get_num_threads()) as pool:
+            return list(pool.map(tail_quantiles, flats))
+    return [tail_quantiles(flat) for flat in flats]
+
+
 def layer_statistics(values: list[torch.Tensor], saturated: list[torch.Tensor | None]) -> torch.Tensor:
     """(layers, 6) tensor of mean, std, p2, p98, abs_p98, frac_saturated; `saturated` holds bool masks or None."""
+    flats = [x.detach().reshape(-1).float() for x in values]
     rows = []
-    for x, mask in zip(values, saturated):
-        flat = x.detach().reshape(-1).float()
+    for flat, tails, mask in zip(flats, all_tail_quantiles(flats), saturated):
         frac = mask.float().mean() if mask is not None else flat.new_tensor(float("nan"))
-        rows.append(torch.cat([torch.stack([flat.mean(), flat.std()]), tail_quantiles(flat).to(flat.device),
-                               frac.reshape(1)]))
+        # moments in float64: a vanishing gradient's spread (1e-20 and below) must not round to 0
+        moments = torch.stack([flat.double().mean(), flat.double().std()]).float()
+        rows.append(torch.cat([moments, tails.to(flat.device), frac.reshape(1)]))
     return torch.stack(rows)
 
 
