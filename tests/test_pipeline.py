@@ -147,3 +147,20 @@ def test_adding_a_seed_reruns_only_the_new_runs_and_what_is_downstream(smoke_res
     assert counts["train"] == 4
     assert counts["collect"] == 1
     assert counts["figure"] == len(study["figures"])
+
+
+@pytest.mark.slow
+def test_the_report_gathers_every_figure_with_its_caption(smoke_results):
+    report = smoke_results / "report.html"
+    result = snakemake(smoke_results, "--report", str(report), "--config", "studies=[smoke]", "scale=smoke",
+                       "results=results")
+    assert result.returncode == 0, result.stderr[-2000:]
+    html = report.read_text(errors="replace")
+    for figure in study_figures(smoke_results / "conf", "smoke"):
+        assert f"{figure}.png" in html, figure
+
+
+def test_every_figure_of_every_study_has_a_caption():
+    for study in STUDIES:
+        for figure in study_figures(CONF_DIR, study):
+            assert (REPO / "workflow" / "report" / f"{figure}.rst").is_file(), figure

@@ -8,6 +8,7 @@ rule collect:
         tables=[f"{RESULTS}/{{study}}/tables/{name}" for name in STUDY_TABLE_FILES],
         summary=f"{RESULTS}/{{study}}/tables/summary.csv",
     params:
+        python=PYTHON,
         runs=lambda w: " ".join(shlex.quote(run) for run in study_runs(w.study)),
         runs_dir=lambda w: f"{RESULTS}/{w.study}/runs",
         out=lambda w: f"{RESULTS}/{w.study}/tables",
@@ -16,5 +17,7 @@ rule collect:
     resources:
         mem_mb=4000,
         runtime=10,
+    conda:
+        CONDA_ENV
     shell:
-        "{PYTHON} -m fanin.collect --runs-dir {params.runs_dir:q} --out {params.out:q} {params.runs} > {log:q} 2>&1"
+        "{params.python} -m fanin.collect --runs-dir {params.runs_dir:q} --out {params.out:q} {params.runs} > {log:q} 2>&1"

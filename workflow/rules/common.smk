@@ -14,7 +14,10 @@ validate(config, schema="../schemas/config.schema.yaml")
 CONF = Path(workflow.basedir) / "conf"
 RESULTS = config["results"]
 SCALE = config["scale"]
+# Jobs run the interpreter Snakemake runs in: the project's .venv, or the conda env made from
+# environment.yml (named "fanin", used by --software-deployment-method conda).
 PYTHON = shlex.quote(sys.executable)
+CONDA_ENV = "fanin"
 
 try:
     RUNS = {study: {run.run_id: run for run in expand_study(CONF, study, SCALE)} for study in config["studies"]}

@@ -13,6 +13,7 @@ rule figure:
             category="{study}",
         ),
     params:
+        python=PYTHON,
         tables=lambda w: f"{RESULTS}/{w.study}/tables",
         stem=lambda w: f"{RESULTS}/{w.study}/figures/{w.figure}",
     log:
@@ -20,5 +21,7 @@ rule figure:
     resources:
         mem_mb=4000,
         runtime=10,
+    conda:
+        CONDA_ENV
     shell:
-        "{PYTHON} -m fanin.figures {wildcards.figure} --tables {params.tables:q} --out {params.stem:q} > {log:q} 2>&1"
+        "{params.python} -m fanin.figures {wildcards.figure} --tables {params.tables:q} --out {params.stem:q} > {log:q} 2>&1"

@@ -8,6 +8,7 @@ rule train:
         summary=f"{RESULTS}/{{study}}/runs/{{run}}/summary.json",
         tables=[f"{RESULTS}/{{study}}/runs/{{run}}/{name}" for name in TABLE_FILES],
     params:
+        python=PYTHON,
         overrides=run_overrides,
         run_dir=lambda w: run_dir(w.study, w.run),
     log:
@@ -19,6 +20,8 @@ rule train:
         mem_mb=run_resource("mem_mb", 2000),
         runtime=run_resource("runtime", 30),
         gpu=1 if config["accelerator"] == "gpu" else 0,
+    conda:
+        CONDA_ENV
     shell:
-        "{PYTHON} -m fanin.train {params.overrides} threads={threads}"
+        "{params.python} -m fanin.train {params.overrides} threads={threads}"
         " \"hydra.run.dir='{params.run_dir}'\" > {log:q} 2>&1"
