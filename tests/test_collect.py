@@ -60,7 +60,7 @@ def test_a_study_scale_replaces_axis_values_and_adds_overrides():
     paper = expand_study(CONF_DIR, "he2015", "paper")
     assert {r.axes["seed"] for r in quick} == {0} and {r.axes["seed"] for r in paper} == {0, 1, 2}
     assert {r.axes["width"] for r in paper} == {1000}
-    assert all("trainer.max_steps=2000" in r.overrides for r in quick)
+    assert all("trainer.max_steps=4000" in r.overrides for r in quick)
 
 
 def test_an_unknown_study_key_is_refused(tmp_path):

@@ -26,6 +26,7 @@ from fanin.model import MLP
 from fanin.probes.boundary import decision_boundary
 from fanin.probes.schedule import probe_steps
 from fanin.provenance import provenance
+from fanin.sinks import make_sink
 from fanin.training.measurements import Measurements
 from fanin.training.module import InitStudyModule
 
@@ -105,8 +106,9 @@ def train_run(config: dict, out_dir: str | Path) -> dict:
                              weight_decay=o.get("weight_decay", 0.0), nesterov=o.get("nesterov", False))
     steps = probe_steps(t["max_steps"], p["every"], p.get("per_decade", 3))
     jacobian_steps = set(p.get("jacobian_steps", [0, "last"]))
+    sink = make_sink(config, out_dir)
     measurements = Measurements(splits, p["size"], steps, p["bins"], config["data"]["batch_size"],
-                                jacobian_steps, p.get("jacobian_examples", 2))
+                                jacobian_steps, p.get("jacobian_examples", 2), sink=sink)
     trainer = L.Trainer(
         max_steps=t["max_steps"], accelerator=t.get("accelerator", "cpu"), devices=t.get("devices", 1),
         precision=t.get("precision", "32-true"), deterministic=t.get("deterministic", True),
@@ -142,6 +144,7 @@ def train_run(config: dict, out_dir: str | Path) -> dict:
         "final_test_error": float(last.loc["test", "error"]),
         "wall_time_s": round(time.perf_counter() - started, 3),
     }
+    sink.finish(summary)
     write_json(summary, out_dir / "summary.json")
     log.info("run %s: %s after %d steps, test error %.4f", out_dir, summary["status"], summary["steps"],
              summary["final_test_error"])

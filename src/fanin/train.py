@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 
 CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
-GROUPS = {"data": "data", "init": "init", "model": "model", "optim": "optim", "trainer": "trainer", "probe": "probe"}
+GROUPS = {"data": "data", "init": "init", "model": "model", "optim": "optim", "trainer": "trainer", "probe": "probe",
+          "logger": "logger"}
 
 
 def check_choices(overrides: list[str]) -> None:

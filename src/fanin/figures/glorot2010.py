@@ -351,6 +351,7 @@ def jacobian_figure(tables: StudyTables) -> plt.Figure:
         for init, part in at.groupby("init"):
             line = ax.plot(part.layer, part.sv_mean, marker="o", label=f"{init_label(init)}: mean {part.sv_mean.mean():.2f}")
             ax.axhline(PAPER_JACOBIAN[init], color=line[0].get_color(), ls=":", lw=1)
+        ax.set_xticks(sorted(at.layer.unique()))
         ax.set_xlabel("layer l (Jacobian ∂z$^{l+1}$/∂z$^l$)")
         ax.set_title(f"step {step}" + (" (initialization)" if step == 0 else ""), fontsize=10)
         ax.legend(fontsize=7)
@@ -381,6 +382,7 @@ def variance_figure(tables: StudyTables) -> plt.Figure:
             line = ax.plot(pre0.index, measured, marker="o", label=f"{init_label(init)} measured")
             ax.plot(pre0.index, predicted, "x--", color=line[0].get_color(), label="n Var(W) E[z²] (theory)")
         ax.set_yscale("log")
+        ax.set_xticks(list(pre0.index))
         ax.set_xlabel("layer")
         ax.set_title(f"{activation}, Shapeset, at initialization", fontsize=10)
         ax.legend(fontsize=7)

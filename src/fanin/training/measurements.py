@@ -19,6 +19,7 @@ from fanin.evaluate import evaluate
 from fanin.probes.jacobian import jacobian_singular_values
 from fanin.contract import QUANTITIES, RUN_TABLES, STAT_COLUMNS
 from fanin.probes.probe import probe
+from fanin.sinks import NullSink
 from fanin.training.module import InitStudyModule
 
 # How often (in steps) the training loss is checked for NaN/inf between measurements: one host read each.
@@ -27,8 +28,9 @@ DIVERGENCE_CHECK_EVERY = 10
 
 class Measurements(L.Callback):
     def __init__(self, splits: DataSplits, probe_size: int, steps: list[int], bins: int, batch_size: int,
-                 jacobian_steps: set[int], jacobian_examples: int) -> None:
+                 jacobian_steps: set[int], jacobian_examples: int, sink: NullSink | None = None) -> None:
         self.splits = splits
+        self.sink = sink or NullSink()
         self.probe_x, self.probe_y = splits.test[0][:probe_size], splits.test[1][:probe_size]
         self.steps = set(steps)
         self.bins, self.batch_size = bins, batch_size
@@ -65,37 +67,47 @@ class Measurements(L.Callback):
     def measure(self, step: int, module: InitStudyModule) -> None:
         self.last_measured = step
         epoch = self.epoch(step)
+        rows = []
         train = module.take_train_metrics()
         if train is not None:
-            self.metrics.append({"step": step, "epoch": epoch, "split": "train", "loss": train[0], "error": train[1]})
+            rows.append({"step": step, "epoch": epoch, "split": "train", "loss": train[0], "error": train[1]})
             if not math.isfinite(train[0]):
                 self.status = "diverged"
         for split, (x, y) in (("valid", self.splits.valid), ("test", self.splits.test)):
             loss, error = evaluate(module.model, x, y)
-            self.metrics.append({"step": step, "epoch": epoch, "split": split, "loss": loss, "error": error})
-        if self.status == "diverged":
-            return  # the statistics of a network full of NaN/inf say nothing more than `diverged`
+            rows.append({"step": step, "epoch": epoch, "split": split, "loss": loss, "error": error})
+        self.metrics.extend(rows)
+        if self.status == "diverged":  # the statistics of a network full of NaN/inf say nothing more
+            self.sink.log_measurement(step, rows, None, None)
+            return
         device = module.device
-        self.record_probe(step, module, self.probe_x.to(device), self.probe_y.to(device))
+        stats, histograms = self.record_probe(step, module, self.probe_x.to(device), self.probe_y.to(device))
+        self.sink.log_measurement(step, rows, stats, histograms)
         if step in self.jacobian_steps or "last" in self.jacobian_steps and step == max(self.steps):
             self.record_jacobian(step, module, self.probe_x[: self.jacobian_examples].to(device))
 
-    def record_probe(self, step: int, module: InitStudyModule, x: torch.Tensor, y: torch.Tensor) -> None:
+    def record_probe(self, step: int, module: InitStudyModule, x: torch.Tensor, y: torch.Tensor
+                     ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Probe every layer; keep the rows and return this step's statistics and histograms."""
         result = probe(module.model, x, y, self.bins)
         layers = np.arange(1, module.model.depth + 2)
+        stats, histograms = [], []
         for quantity in QUANTITIES:
             frame = pd.DataFrame(result.stats[quantity].double().numpy(), columns=list(STAT_COLUMNS))
             frame.insert(0, "quantity", quantity)
             frame.insert(0, "layer", layers)
             frame.insert(0, "step", step)
-            self.stats.append(frame)
+            stats.append(frame)
             counts, edges = result.counts[quantity].numpy(), result.edges[quantity].double().numpy()
             n_layers, bins = counts.shape
-            self.histograms.append(pd.DataFrame({
+            histograms.append(pd.DataFrame({
                 "step": step, "layer": np.repeat(layers, bins), "quantity": quantity,
                 "bin_left": edges[:, :-1].reshape(-1), "bin_right": edges[:, 1:].reshape(-1),
                 "count": counts.reshape(-1).astype(np.int64),
             }))
+        self.stats.extend(stats)
+        self.histograms.extend(histograms)
+        return pd.concat(stats, ignore_index=True), pd.concat(histograms, ignore_index=True)
 
     def record_jacobian(self, step: int, module: InitStudyModule, x: torch.Tensor) -> None:
         sv = jacobian_singular_values(module.model, x).cpu().double().numpy()

@@ -1,0 +1,81 @@
+"""Where a run's measurements go besides its parquet tables (which are always written): W&B, or nowhere.
+
+A sink receives every measurement as it is taken: the metrics rows, the per-layer statistics and the
+histograms of one probe step. `WandbSink` imports wandb only when used; with WANDB_MODE=disabled the run
+gets the null sink and pays nothing, not even the import.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+
+class NullSink:
+    def log_measurement(self, step: int, metrics: list[dict], stats: pd.DataFrame | None,
+                        histograms: pd.DataFrame | None) -> None:
+        pass
+
+    def finish(self, summary: dict) -> None:
+        pass
+
+
+class WandbSink(NullSink):
+    """One W&B run per fanin run: project from the config, group = study, name = the run's id, config = the
+    resolved run config, tags = its axes. Offline unless WANDB_MODE says otherwise (`wandb sync` uploads)."""
+
+    def __init__(self, *, project: str, group: str, name: str, tags: list[str], config: dict, out_dir: Path,
+                 mode: str = "offline", entity: str | None = None) -> None:
+        import wandb
+
+        self.wandb = wandb
+        self.run = wandb.init(project=project, entity=entity, group=group, name=name, tags=tags, config=config,
+                              dir=str(out_dir), mode=os.environ.get("WANDB_MODE") or mode, reinit="create_new")
+
+    def log_measurement(self, step, metrics, stats, histograms) -> None:
+        record: dict = {}
+        for row in metrics:
+            record[f"{row['split']}/loss"] = row["loss"]
+            record[f"{row['split']}/error"] = row["error"]
+            record["epoch"] = row["epoch"]
+        if stats is not None:
+            for row in stats.itertuples(index=False):
+                for stat in ("mean", "std", "p2", "p98", "abs_p98", "frac_saturated"):
+                    value = getattr(row, stat)
+                    if np.isfinite(value):
+                        record[f"layers/{row.quantity}/{stat}/layer_{row.layer}"] = value
+        if histograms is not None:
+            for (quantity, layer), rows in histograms.groupby(["quantity", "layer"]):
+                edges = np.append(rows.bin_left.to_numpy(), rows.bin_right.to_numpy()[-1])
+                record[f"histograms/{quantity}/layer_{layer}"] = self.wandb.Histogram(
+                    np_histogram=(rows["count"].to_numpy(), edges))
+        self.run.log(record, step=step)
+
+    def finish(self, summary: dict) -> None:
+        for key, value in summary.items():
+            self.run.summary[key] = value
+        self.run.finish()
+
+
+def run_name(out_dir: Path) -> str:
+    """The run's id: its folder below results/<study>/runs/ (the axes), else the folder's name."""
+    parts = Path(out_dir).parts
+    return "/".join(parts[parts.index("runs") + 1:]) if "runs" in parts[:-1] else Path(out_dir).name
+
+
+def make_sink(config: dict, out_dir: Path) -> NullSink:
+    logger = config.get("logger") or {}
+    if logger.get("name", "none") == "none" or os.environ.get("WANDB_MODE") == "disabled":
+        return NullSink()
+    if logger["name"] != "wandb":
+        raise ValueError(f"unknown logger {logger['name']!r}; valid: none, wandb")
+    m = config["model"]
+    axes = {"data": config["data"]["name"], "act": m["activation"], "init": config["init"]["name"],
+            "depth": m["depth"], "width": m["width"], "seed": config["seed"]}
+    return WandbSink(project=logger.get("project", "fanin"), entity=logger.get("entity"),
+                     group=config.get("study_name", "adhoc"), name=run_name(out_dir),
+                     tags=[f"{k}={v}" for k, v in axes.items()], config=config, out_dir=out_dir,
+                     mode=logger.get("mode", "offline"))
