@@ -43,6 +43,8 @@ def study_runs(study):
 def run_overrides(wildcards):
     run = RUNS[wildcards.study][wildcards.run]
     extra = [f"study_name={wildcards.study}", f"trainer.accelerator={config['accelerator']}"]
+    if config["logger"] != "none":  # only then: the default leaves the runs' params (rerun triggers) as they are
+        extra.append(f"logger={config['logger']}")
     return " ".join(shlex.quote(o) for o in (*run.overrides, *extra))
 
 
