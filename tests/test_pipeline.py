@@ -38,12 +38,15 @@ def snakemake(where: Path, *args: str, timeout: int = 900) -> subprocess.Complet
 
 
 def job_counts(output: str) -> dict[str, int]:
-    """The 'job count' table a dry run prints."""
-    counts = {}
+    """The 'job count' table a dry run prints; the per-figure rules (figure_<name>) add up under 'figure'."""
+    counts: dict[str, int] = {}
     for line in output.splitlines():
         match = re.fullmatch(r"(\w+)\s+(\d+)", line.strip())
+        if match and match.group(1) == "total":
+            break  # a dry run prints the table twice
         if match:
-            counts[match.group(1)] = int(match.group(2))
+            rule = "figure" if match.group(1).startswith("figure_") else match.group(1)
+            counts[rule] = counts.get(rule, 0) + int(match.group(2))
     return counts
 
 

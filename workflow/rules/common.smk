@@ -14,10 +14,9 @@ validate(config, schema="../schemas/config.schema.yaml")
 CONF = Path(workflow.basedir) / "conf"
 RESULTS = config["results"]
 SCALE = config["scale"]
-# Jobs run the interpreter Snakemake runs in: the project's .venv, or the conda env made from
-# environment.yml (named "fanin", used by --software-deployment-method conda).
+# Jobs run the interpreter Snakemake runs in: the project's .venv, or an activated conda env made from
+# environment.yml. (No per-rule `conda:` env: the package under study is this checkout, installed editable.)
 PYTHON = shlex.quote(sys.executable)
-CONDA_ENV = "fanin"
 
 try:
     RUNS = {study: {run.run_id: run for run in expand_study(CONF, study, SCALE)} for study in config["studies"]}
