@@ -17,5 +17,7 @@ rule collect:
     resources:
         mem_mb=4000,
         runtime=10,
+    conda:
+        CONDA_ENV
     shell:
         "{params.python} -m fanin.collect --runs-dir {params.runs_dir:q} --out {params.out:q} {params.runs} > {log:q} 2>&1"

@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
+from snakemake.settings.types import DeploymentMethod
 from snakemake.utils import validate
 
 from fanin.studies import available_studies, expand_study, study_figures
@@ -14,9 +15,11 @@ validate(config, schema="../schemas/config.schema.yaml")
 CONF = Path(workflow.basedir) / "conf"
 RESULTS = config["results"]
 SCALE = config["scale"]
-# Jobs run the interpreter Snakemake runs in: the project's .venv, or an activated conda env made from
-# environment.yml. (No per-rule `conda:` env: the package under study is this checkout, installed editable.)
-PYTHON = shlex.quote(sys.executable)
+# Jobs run the interpreter Snakemake runs in (the project's .venv, or an activated conda env made from
+# environment.yml); with --software-deployment-method conda, the python of workflow/envs/fanin.yaml.
+USE_CONDA = DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method
+PYTHON = "python" if USE_CONDA else shlex.quote(sys.executable)
+CONDA_ENV = "../envs/fanin.yaml"
 
 try:
     RUNS = {study: {run.run_id: run for run in expand_study(CONF, study, SCALE)} for study in config["studies"]}
@@ -24,11 +27,6 @@ try:
 except ValueError as error:
     raise WorkflowError(f"fanin: {error}")
 
-
-wildcard_constraints:
-    study="|".join(map(re.escape, config["studies"])) or "[^/]+",
-    run=r"(?:[a-z_.]+=[^/]+/)*[a-z_.]+=[^/]+",
-    figure=r"[a-z0-9_]+",
 
 
 def run_dir(study, run):

@@ -26,6 +26,8 @@ for _figure in sorted({name for names in FIGURES.values() for name in names}):
         resources:
             mem_mb=4000,
             runtime=10,
+        conda:
+            CONDA_ENV
         shell:
             "{params.python} -m fanin.figures {params.figure} --tables {params.tables:q} --out {params.stem:q}"
             " > {log:q} 2>&1"

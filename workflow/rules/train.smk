@@ -20,6 +20,8 @@ rule train:
         mem_mb=run_resource("mem_mb", 2000),
         runtime=run_resource("runtime", 30),
         gpu=1 if config["accelerator"] == "gpu" else 0,
+    conda:
+        CONDA_ENV
     shell:
         "{params.python} -m fanin.train {params.overrides} threads={threads}"
         " \"hydra.run.dir='{params.run_dir}'\" > {log:q} 2>&1"
