@@ -167,3 +167,12 @@ def test_every_figure_of_every_study_has_a_caption():
     for study in STUDIES:
         for figure in study_figures(CONF_DIR, study):
             assert (REPO / "workflow" / "report" / f"{figure}.rst").is_file(), figure
+
+
+@pytest.mark.parametrize("resources, accelerator, gpu", [((), "cpu", "gpu=0"), (("--resources", "gpu=2"), "gpu", "gpu=1")])
+def test_runs_are_gpu_jobs_exactly_when_gpus_are_given(workflow_dir, resources, accelerator, gpu):
+    result = snakemake(workflow_dir, "-n", "-p", "--workflow-profile", "workflow/profiles/workstation", *resources,
+                       "--config", "studies=[he2015]", "scale=smoke", f"results={workflow_dir / 'gpu'}")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert f"trainer.accelerator={accelerator}" in result.stdout
+    assert f" {gpu}," in result.stdout

@@ -20,6 +20,7 @@ from torch.utils.data import DataLoader, IterableDataset
 
 from fanin.contract import OPTIONAL_TABLES, TABLES
 from fanin.data import DataSplits, load_data
+from fanin.devices import claim_device
 from fanin.inits import initialize
 from fanin.io import write_json, write_parquet, write_yaml
 from fanin.model import MLP
@@ -109,8 +110,13 @@ def train_run(config: dict, out_dir: str | Path) -> dict:
     sink = make_sink(config, out_dir)
     measurements = Measurements(splits, p["size"], steps, p["bins"], config["data"]["batch_size"],
                                 jacobian_steps, p.get("jacobian_examples", 2), sink=sink)
+    accelerator, devices, claim = t.get("accelerator", "cpu"), t.get("devices", 1), None
+    if accelerator in ("gpu", "cuda") and devices == 1:
+        # several runs share a workstation's GPUs: each takes a device of its own (see fanin.devices)
+        claim = claim_device(torch.cuda.device_count())
+        devices = [claim.index]
     trainer = L.Trainer(
-        max_steps=t["max_steps"], accelerator=t.get("accelerator", "cpu"), devices=t.get("devices", 1),
+        max_steps=t["max_steps"], accelerator=accelerator, devices=devices,
         precision=t.get("precision", "32-true"), deterministic=t.get("deterministic", True),
         logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
         num_sanity_val_steps=0, limit_val_batches=0, callbacks=[measurements],
@@ -126,6 +132,8 @@ def train_run(config: dict, out_dir: str | Path) -> dict:
         else:
             measurements.measure(0, module)
     train_time = time.perf_counter() - started
+    if claim is not None:
+        claim.release()
 
     tables = measurements.tables()
     if splits.in_features == 2:

@@ -13,6 +13,18 @@ from fanin.studies import available_studies, expand_study, study_figures
 validate(config, schema="../schemas/config.schema.yaml")
 
 CONF = Path(workflow.basedir) / "conf"
+
+
+def gpus_given():
+    """N of --resources gpu=N (the workstation profile's): runs then train on GPUs, one each."""
+    value = workflow.global_resources.get("gpu") if "gpu" in workflow.global_resources else 0
+    try:
+        return int(getattr(value, "value", value) or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+ACCELERATOR = "gpu" if config["accelerator"] == "gpu" or gpus_given() > 0 else "cpu"
 RESULTS = config["results"]
 SCALE = config["scale"]
 # Jobs run the interpreter Snakemake runs in (the project's .venv, or an activated conda env made from
@@ -39,7 +51,7 @@ def study_runs(study):
 
 def run_overrides(wildcards):
     run = RUNS[wildcards.study][wildcards.run]
-    extra = [f"study_name={wildcards.study}", f"trainer.accelerator={config['accelerator']}"]
+    extra = [f"study_name={wildcards.study}", f"trainer.accelerator={ACCELERATOR}"]
     if config["logger"] != "none":  # only then: the default leaves the runs' params (rerun triggers) as they are
         extra.append(f"logger={config['logger']}")
     return " ".join(shlex.quote(o) for o in (*run.overrides, *extra))

@@ -19,7 +19,7 @@ rule train:
     resources:
         mem_mb=run_resource("mem_mb", 2000),
         runtime=run_resource("runtime", 30),
-        gpu=1 if config["accelerator"] == "gpu" else 0,
+        gpu=1 if ACCELERATOR == "gpu" else 0,
     conda:
         CONDA_ENV
     shell:
