@@ -53,7 +53,7 @@ def run_id(axes: dict) -> str:
 
 
 def parse_run_id(text: str) -> dict:
-    """Inverse of run_id: {'dataset'...} is not used; axis names come back as in study files."""
+    """Inverse of run_id: axis names as study files write them (act -> activation), values as strings."""
     axes = {}
     for part in text.strip("/").split("/"):
         key, _, value = part.partition("=")
