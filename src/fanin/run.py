@@ -122,18 +122,20 @@ def train_run(config: dict, out_dir: str | Path) -> dict:
         num_sanity_val_steps=0, limit_val_batches=0, callbacks=[measurements],
     )
     loader = DataLoader(TrainBatches(splits, config["data"]["batch_size"], int(config["seed"])), batch_size=None)
-    with warnings.catch_warnings():
-        # An in-memory stream needs no worker processes; Lightning's advice to add some does not apply.
-        warnings.filterwarnings("ignore", message=".*does not have many workers.*")
-        warnings.filterwarnings("ignore", message=".*max_steps=0.*")
-        warnings.filterwarnings("ignore", message=".*LeafSpec.*")
-        if t["max_steps"] > 0:
-            trainer.fit(module, train_dataloaders=loader)
-        else:
-            measurements.measure(0, module)
+    try:
+        with warnings.catch_warnings():
+            # An in-memory stream needs no worker processes; Lightning's advice to add some does not apply.
+            warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+            warnings.filterwarnings("ignore", message=".*max_steps=0.*")
+            warnings.filterwarnings("ignore", message=".*LeafSpec.*")
+            if t["max_steps"] > 0:
+                trainer.fit(module, train_dataloaders=loader)
+            else:
+                measurements.measure(0, module)
+    finally:  # in-process callers (tests, notebooks) must get the device back even when training raises
+        if claim is not None:
+            claim.release()
     train_time = time.perf_counter() - started
-    if claim is not None:
-        claim.release()
 
     tables = measurements.tables()
     if splits.in_features == 2:
