@@ -3,7 +3,10 @@
 This is the library's entry point; `fanin.train` only turns a Hydra config into the dict this takes.
 Files written to `out_dir` (the run's deterministic folder): config.yaml first; metrics, layer_stats,
 histograms and jacobian parquet tables and provenance.json at the end; summary.json last of all, so a
-folder with summary.json holds a complete run and a killed run leaves none.
+folder with summary.json holds a complete run and a killed run leaves none. A killed run leaves instead
+its last checkpoint (fanin.training.checkpoint) in `trainer.checkpoint_dir`, by default `<out_dir>/checkpoint`,
+which no pipeline rule declares as an output; started again, the run resumes from it and ends with the
+tables an uninterrupted run would have written.
 """
 
 from __future__ import annotations
@@ -11,12 +14,12 @@ from __future__ import annotations
 import logging
 import time
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 
 import lightning as L
 import torch
-from torch.utils.data import DataLoader, IterableDataset
+from lightning.pytorch.utilities.exceptions import SIGTERMException
+from torch.utils.data import DataLoader
 
 from fanin.contract import OPTIONAL_TABLES, TABLES
 from fanin.data import DataSplits, load_data
@@ -28,25 +31,21 @@ from fanin.probes.boundary import decision_boundary
 from fanin.probes.schedule import probe_steps
 from fanin.provenance import provenance
 from fanin.sinks import make_sink
+from fanin.training.checkpoint import Checkpointing, resumable_checkpoint, run_fingerprint
 from fanin.training.measurements import Measurements
 from fanin.training.module import InitStudyModule
+from fanin.training.stream import TrainStream
 
 log = logging.getLogger("fanin")
 # Lightning's start-up banners (GPU available, tips) would drown the run's own log lines.
 logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
 
+class RunInterrupted(RuntimeError):
+    """SIGTERM stopped the run between two steps; its checkpoint resumes it when it is started again."""
+
+
 OUTPUTS = ("config.yaml", *(f"{t}.parquet" for t in (*TABLES, *OPTIONAL_TABLES)), "provenance.json", "summary.json")
 LSUV_BATCH = 500
-
-
-class TrainBatches(IterableDataset):
-    """The training stream as a DataLoader source: whole minibatches, so no per-example collation."""
-
-    def __init__(self, splits: DataSplits, batch_size: int, seed: int) -> None:
-        self.splits, self.batch_size, self.seed = splits, batch_size, seed
-
-    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        return self.splits.train.batches(self.batch_size, self.seed)
 
 
 def build_model(config: dict, splits: DataSplits) -> MLP:
@@ -110,28 +109,43 @@ def train_run(config: dict, out_dir: str | Path) -> dict:
     sink = make_sink(config, out_dir)
     measurements = Measurements(splits, p["size"], steps, p["bins"], config["data"]["batch_size"],
                                 jacobian_steps, p.get("jacobian_examples", 2), sink=sink)
+    stream = TrainStream(splits.train, config["data"]["batch_size"], int(config["seed"]))
+    fingerprint = run_fingerprint(config)
+    checkpoint_dir = Path(t.get("checkpoint_dir") or out_dir / "checkpoint")
+    checkpointing = Checkpointing(checkpoint_dir, fingerprint, stream, every_s=t.get("checkpoint_every_s", 600),
+                                  every_steps=t.get("checkpoint_every_steps"))
+    resume_from = resumable_checkpoint(checkpoint_dir, fingerprint)
+    if resume_from is not None:
+        log.info("resuming from %s", resume_from)
     accelerator, devices, claim = t.get("accelerator", "cpu"), t.get("devices", 1), None
     if accelerator in ("gpu", "cuda") and devices == 1:
         # several runs share a workstation's GPUs: each takes a device of its own (see fanin.devices)
         claim = claim_device(torch.cuda.device_count())
         devices = [claim.index]
-    trainer = L.Trainer(
-        max_steps=t["max_steps"], accelerator=accelerator, devices=devices,
-        precision=t.get("precision", "32-true"), deterministic=t.get("deterministic", True),
-        logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
-        num_sanity_val_steps=0, limit_val_batches=0, callbacks=[measurements],
-    )
-    loader = DataLoader(TrainBatches(splits, config["data"]["batch_size"], int(config["seed"])), batch_size=None)
+    loader = DataLoader(stream, batch_size=None)
     try:
         with warnings.catch_warnings():
             # An in-memory stream needs no worker processes; Lightning's advice to add some does not apply.
             warnings.filterwarnings("ignore", message=".*does not have many workers.*")
             warnings.filterwarnings("ignore", message=".*max_steps=0.*")
             warnings.filterwarnings("ignore", message=".*LeafSpec.*")
+            # The stream resumes itself exactly (fanin.training.stream); Lightning cannot know that.
+            warnings.filterwarnings("ignore", message=".*dataloader is not resumable.*")
+            # A single-device run started outside srun on a machine with Slurm installed is not a mistake.
+            warnings.filterwarnings("ignore", message=".*The `srun` command is available.*")
+            trainer = L.Trainer(
+                max_steps=t["max_steps"], accelerator=accelerator, devices=devices,
+                precision=t.get("precision", "32-true"), deterministic=t.get("deterministic", True),
+                logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+                num_sanity_val_steps=0, limit_val_batches=0, callbacks=[measurements, checkpointing],
+            )
             if t["max_steps"] > 0:
-                trainer.fit(module, train_dataloaders=loader)
+                trainer.fit(module, train_dataloaders=loader, ckpt_path=resume_from)
             else:
                 measurements.measure(0, module)
+    except SIGTERMException:
+        raise RunInterrupted(f"SIGTERM at step {trainer.global_step}; checkpoint {checkpointing.path}, "
+                             "run it again to resume") from None
     finally:  # in-process callers (tests, notebooks) must get the device back even when training raises
         if claim is not None:
             claim.release()
@@ -156,6 +170,7 @@ def train_run(config: dict, out_dir: str | Path) -> dict:
     }
     sink.finish(summary)
     write_json(summary, out_dir / "summary.json")
+    checkpointing.remove()
     log.info("run %s: %s after %d steps, test error %.4f", out_dir, summary["status"], summary["steps"],
              summary["final_test_error"])
     return summary

@@ -34,12 +34,23 @@ class DataSplits:
 
 
 class TrainSource:
-    """Minibatches for training, forever; `epoch_size` says how many examples make an epoch."""
+    """Minibatches for training, forever; `epoch_size` says how many examples make an epoch.
+
+    The stream is a sequence of blocks (an epoch's shuffle, a rendered chunk), each drawn from the run's
+    generator when the block starts: the generator's state at a block's start, plus how many of its batches
+    were taken, is all it takes to resume the stream exactly (fanin.training.stream).
+    """
 
     epoch_size: int
 
-    def batches(self, batch_size: int, seed: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    def block(self, batch_size: int, generator: torch.Generator) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """The batches of one block; the generator is used only before the first batch is returned."""
         raise NotImplementedError
+
+    def batches(self, batch_size: int, seed: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        generator = torch.Generator().manual_seed(seed)
+        while True:
+            yield from self.block(batch_size, generator)
 
 
 class ArraySource(TrainSource):
@@ -49,15 +60,11 @@ class ArraySource(TrainSource):
         self.x, self.y = x, y
         self.epoch_size = len(y)
 
-    def batches(self, batch_size: int, seed: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        generator = torch.Generator().manual_seed(seed)
+    def block(self, batch_size: int, generator: torch.Generator) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         n = len(self.y)
-        while True:
-            order = torch.randperm(n, generator=generator)
-            # A last partial batch would change the step size of SGD; drop it as most loops do.
-            for start in range(0, n - batch_size + 1, batch_size):
-                idx = order[start : start + batch_size]
-                yield self.x[idx], self.y[idx]
+        order = torch.randperm(n, generator=generator)
+        # A last partial batch would change the step size of SGD; drop it as most loops do.
+        return ((self.x[idx], self.y[idx]) for idx in order[: n - n % batch_size].split(batch_size))
 
 
 class StreamSource(TrainSource):
@@ -67,14 +74,11 @@ class StreamSource(TrainSource):
                  transform: Callable[[torch.Tensor], torch.Tensor], epoch_size: int, chunk: int = 10_000) -> None:
         self.render, self.transform, self.epoch_size, self.chunk = render, transform, epoch_size, chunk
 
-    def batches(self, batch_size: int, seed: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        generator = torch.Generator().manual_seed(seed)
+    def block(self, batch_size: int, generator: torch.Generator) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         chunk = max(self.chunk - self.chunk % batch_size, batch_size)
-        while True:
-            x, y = self.render(chunk, generator)
-            x = self.transform(x)
-            for start in range(0, chunk, batch_size):
-                yield x[start : start + batch_size], y[start : start + batch_size]
+        x, y = self.render(chunk, generator)
+        x = self.transform(x)
+        return zip(x.split(batch_size), y.split(batch_size))
 
 
 class Standardizer:

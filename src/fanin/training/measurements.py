@@ -44,7 +44,8 @@ class Measurements(L.Callback):
 
     # -- Lightning hooks -------------------------------------------------------------------------------
     def on_train_start(self, trainer: L.Trainer, module: InitStudyModule) -> None:
-        self.measure(trainer.global_step, module)
+        if trainer.global_step == 0:  # a resumed run measured its start before it was interrupted
+            self.measure(trainer.global_step, module)
 
     def on_train_batch_end(self, trainer: L.Trainer, module: InitStudyModule, outputs, batch, batch_idx) -> None:
         step = trainer.global_step
@@ -115,6 +116,19 @@ class Measurements(L.Callback):
         frame.insert(0, "layer", np.arange(1, len(sv) + 1))
         frame.insert(0, "step", step)
         self.jacobians.append(frame)
+
+    # -- checkpoints: the measurements taken so far, as plain lists (a checkpoint loads with weights_only) --
+    def state_dict(self) -> dict:
+        tables = self.tables()
+        return {"tables": {name: frame.to_dict("list") for name, frame in tables.items()},
+                "status": self.status, "last_measured": self.last_measured}
+
+    def load_state_dict(self, state: dict) -> None:
+        tables = {name: pd.DataFrame(columns) for name, columns in state["tables"].items()}
+        kept = {name: [frame] if len(frame) else [] for name, frame in tables.items()}  # no empty, untyped frames
+        self.metrics = tables["metrics"].to_dict("records")
+        self.stats, self.histograms, self.jacobians = kept["layer_stats"], kept["histograms"], kept["jacobian"]
+        self.status, self.last_measured = state["status"], state["last_measured"]
 
     # -- tables ----------------------------------------------------------------------------------------
     def tables(self) -> dict[str, pd.DataFrame]:

@@ -42,6 +42,13 @@ class InitStudyModule(L.LightningModule):
         return torch.optim.SGD(self.model.parameters(), lr=self.lr, momentum=self.momentum,
                                weight_decay=self.weight_decay, nesterov=self.nesterov)
 
+    # The sums since the last measurement are part of a checkpoint: a resumed run reports the same training error.
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["train_sums"] = self.train_sums.cpu()
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        self.train_sums.copy_(checkpoint["train_sums"])
+
     def take_train_metrics(self) -> tuple[float, float] | None:
         """(mean loss, error rate) over the steps since the last call, then reset; None if no step ran."""
         loss_sum, wrong, count = self.train_sums.tolist()

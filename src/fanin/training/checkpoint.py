@@ -1,0 +1,102 @@
+"""Checkpoints that let a killed run (pre-emption, a time limit) resume where it stopped, with identical tables.
+
+`last.ckpt` holds everything the rest of the run depends on: weights, optimizer state and step (Lightning),
+the training stream's position (fanin.training.stream), the measurements taken so far and the training
+sums since the last one. It is written every `every_s` seconds (and every `every_steps` steps, if set), and
+at once on SIGTERM, which Slurm and most schedulers send before they kill a job. Each write goes to a
+temporary file that is then renamed, so a kill mid-write leaves the previous checkpoint intact.
+
+A checkpoint is used only by the same run: its fingerprint is the run's config without the settings that
+say where and how it runs (threads, device, logger, checkpointing), which may change between attempts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import time
+from pathlib import Path
+
+import lightning as L
+from lightning.pytorch.utilities.exceptions import SIGTERMException
+
+from fanin.training.stream import TrainStream
+
+log = logging.getLogger("fanin")
+
+CHECKPOINT_NAME = "last.ckpt"
+EXECUTION_KEYS = {"threads", "logger", "study_name"}
+EXECUTION_TRAINER_KEYS = {"accelerator", "devices", "checkpoint_dir", "checkpoint_every_s", "checkpoint_every_steps"}
+
+
+def run_fingerprint(config: dict) -> str:
+    """A hash of what determines the run's results."""
+    kept = {k: v for k, v in config.items() if k not in EXECUTION_KEYS}
+    kept["trainer"] = {k: v for k, v in config.get("trainer", {}).items() if k not in EXECUTION_TRAINER_KEYS}
+    return hashlib.sha256(json.dumps(kept, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def resumable_checkpoint(directory: Path, fingerprint: str) -> Path | None:
+    """The checkpoint to resume from, or None; one left by a different config is removed, not used."""
+    import torch
+
+    path = Path(directory) / CHECKPOINT_NAME
+    if not path.exists():
+        return None
+    try:
+        found = torch.load(path, map_location="cpu", weights_only=True)["fanin"]["fingerprint"]
+    except Exception as error:  # noqa: BLE001 - an unreadable checkpoint is as good as none
+        log.warning("checkpoint %s is unreadable (%s); starting from scratch", path, error)
+        found = None
+    if found != fingerprint:
+        if found is not None:
+            log.warning("checkpoint %s belongs to another config of this run; starting from scratch", path)
+        path.unlink()
+        return None
+    return path
+
+
+class Checkpointing(L.Callback):
+    def __init__(self, directory: Path, fingerprint: str, stream: TrainStream, every_s: float | None = 600.0,
+                 every_steps: int | None = None) -> None:
+        self.path = Path(directory) / CHECKPOINT_NAME
+        self.fingerprint, self.stream = fingerprint, stream
+        self.every_s, self.every_steps = every_s, every_steps
+        self.last_saved = time.monotonic()
+        self.saved_step = -1
+
+    def due(self, step: int) -> bool:
+        if self.every_steps and step % self.every_steps == 0:
+            return True
+        return self.every_s is not None and time.monotonic() - self.last_saved >= self.every_s
+
+    def on_train_batch_end(self, trainer: L.Trainer, module, outputs, batch, batch_idx) -> None:
+        if not trainer.should_stop and trainer.global_step < trainer.max_steps and self.due(trainer.global_step):
+            self.save(trainer)
+
+    def on_exception(self, trainer: L.Trainer, module, exception: BaseException) -> None:
+        # Lightning raises SIGTERMException between batches, so the state saved here is a consistent one.
+        if isinstance(exception, SIGTERMException):
+            self.save(trainer)
+
+    def on_save_checkpoint(self, trainer: L.Trainer, module, checkpoint: dict) -> None:
+        checkpoint["fanin"] = {"fingerprint": self.fingerprint, "stream": self.stream.state_at(trainer.global_step)}
+
+    def on_load_checkpoint(self, trainer: L.Trainer, module, checkpoint: dict) -> None:
+        self.stream.resume(checkpoint["fanin"]["stream"])
+
+    def save(self, trainer: L.Trainer) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        partial = self.path.with_name(self.path.name + ".partial")
+        trainer.save_checkpoint(partial)
+        os.replace(partial, self.path)
+        self.last_saved, self.saved_step = time.monotonic(), trainer.global_step
+        log.info("checkpoint at step %d: %s", trainer.global_step, self.path)
+
+    def remove(self) -> None:
+        """The run is complete: its checkpoint has nothing left to resume."""
+        self.path.unlink(missing_ok=True)
+        if self.path.parent.exists() and not any(self.path.parent.iterdir()):
+            self.path.parent.rmdir()

@@ -1,0 +1,52 @@
+"""The training minibatches as a DataLoader source that can be resumed at any step, exactly.
+
+A resumed run must see the very batches an uninterrupted run would have seen, or its tables differ. The
+stream remembers, for its last few blocks (an epoch's shuffle, a rendered chunk), the step at which each
+began and its generator's state there; `state_at(step)` picks the block that holds `step`. Several blocks
+are kept because Lightning fetches a batch ahead of the step it trains, so the stream can already be one
+block past the step being checkpointed. Resuming replays one block at most, never the whole run.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator
+
+import torch
+from torch.utils.data import IterableDataset
+
+from fanin.data.splits import TrainSource
+
+KEPT_BLOCKS = 4
+
+
+class TrainStream(IterableDataset):
+    def __init__(self, source: TrainSource, batch_size: int, seed: int) -> None:
+        self.source, self.batch_size, self.seed = source, batch_size, seed
+        self.blocks: deque[tuple[int, torch.Tensor]] = deque(maxlen=KEPT_BLOCKS)
+        self.resume_from: dict | None = None
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        generator = torch.Generator().manual_seed(self.seed)
+        step, skip = 0, 0
+        if self.resume_from is not None:
+            generator.set_state(self.resume_from["generator"])
+            step, skip = self.resume_from["block_step"], self.resume_from["step"] - self.resume_from["block_step"]
+        while True:
+            self.blocks.append((step, generator.get_state()))
+            for batch in self.source.block(self.batch_size, generator):
+                step += 1
+                if skip:
+                    skip -= 1
+                    continue
+                yield batch
+
+    def state_at(self, step: int) -> dict:
+        """What `resume` needs to continue the stream with the batch of step `step + 1`."""
+        for block_step, generator_state in reversed(self.blocks):
+            if block_step <= step:
+                return {"step": step, "block_step": block_step, "generator": generator_state.clone()}
+        raise RuntimeError(f"the training stream no longer knows the block of step {step}")
+
+    def resume(self, state: dict) -> None:
+        self.resume_from = state
