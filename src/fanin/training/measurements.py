@@ -7,6 +7,7 @@ batch. A run whose training loss turns NaN/inf is stopped and marked diverged: d
 
 from __future__ import annotations
 
+import logging
 import math
 
 import lightning as L
@@ -21,6 +22,8 @@ from fanin.contract import QUANTITIES, RUN_TABLES, STAT_COLUMNS
 from fanin.probes.probe import probe
 from fanin.sinks import NullSink
 from fanin.training.module import InitStudyModule
+
+log = logging.getLogger("fanin")
 
 # How often (in steps) the training loss is checked for NaN/inf between measurements: one host read each.
 DIVERGENCE_CHECK_EVERY = 10
@@ -78,6 +81,8 @@ class Measurements(L.Callback):
             loss, error = evaluate(module.model, x, y)
             rows.append({"step": step, "epoch": epoch, "split": split, "loss": loss, "error": error})
         self.metrics.extend(rows)
+        log.info("step %d (epoch %.2f): %s", step, epoch,
+                 ", ".join(f"{r['split']} loss {r['loss']:.4f} error {r['error']:.4f}" for r in rows))
         if self.status == "diverged":  # the statistics of a network full of NaN/inf say nothing more
             self.sink.log_measurement(step, rows, None, None)
             return
