@@ -37,8 +37,9 @@ def assert_same_tables(reference: Path, resumed: Path) -> None:
 
 
 def start_run(out_dir: Path, *overrides: str) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if k != "WANDB_MODE"}  # W&B offline, the default
     return subprocess.Popen([sys.executable, "-m", "fanin.train", *overrides, f"hydra.run.dir={out_dir}"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
 
 
 def finish(process: subprocess.Popen, timeout: float = 300) -> str:
@@ -97,7 +98,9 @@ def test_where_and_how_a_run_executes_is_not_part_of_its_identity():
 @pytest.mark.slow
 def test_a_run_killed_mid_training_resumes_to_the_tables_of_an_uninterrupted_run(tmp_path):
     finish(start_run(tmp_path / "reference", *KILLABLE_RUN))
-    run = start_run(tmp_path / "killed", *KILLABLE_RUN, "trainer.checkpoint_every_steps=200")
+    # The killed run also logs to W&B (not part of a run's identity): both attempts log to one W&B run.
+    killable = (*KILLABLE_RUN, "trainer.checkpoint_every_steps=200", "logger=wandb")
+    run = start_run(tmp_path / "killed", *killable)
     checkpoint = tmp_path / "killed" / "checkpoint" / CHECKPOINT_NAME
     wait_for(checkpoint)
     run.kill()  # SIGKILL: no chance to save anything more, as when a node is lost
@@ -106,10 +109,12 @@ def test_a_run_killed_mid_training_resumes_to_the_tables_of_an_uninterrupted_run
     assert 0 < killed_at < 3000
     assert not (tmp_path / "killed" / "summary.json").exists()
 
-    output = finish(start_run(tmp_path / "killed", *KILLABLE_RUN, "trainer.checkpoint_every_steps=200"))
-    assert "resuming from" in output
+    output = finish(start_run(tmp_path / "killed", *killable))
+    assert f"(step {killed_at})" in output
     assert_same_tables(tmp_path / "reference", tmp_path / "killed")
     assert not checkpoint.exists()
+    attempts = sorted((tmp_path / "killed" / "wandb").glob("offline-run-*"))
+    assert len(attempts) == 2 and len({a.name.rsplit("-", 1)[1] for a in attempts}) == 1, attempts
 
 
 @pytest.mark.slow

@@ -106,17 +106,18 @@ def train_run(config: dict, out_dir: str | Path) -> dict:
                              weight_decay=o.get("weight_decay", 0.0), nesterov=o.get("nesterov", False))
     steps = probe_steps(t["max_steps"], p["every"], p.get("per_decade", 3))
     jacobian_steps = set(p.get("jacobian_steps", [0, "last"]))
-    sink = make_sink(config, out_dir)
-    measurements = Measurements(splits, p["size"], steps, p["bins"], config["data"]["batch_size"],
-                                jacobian_steps, p.get("jacobian_examples", 2), sink=sink)
     stream = TrainStream(splits.train, config["data"]["batch_size"], int(config["seed"]))
     fingerprint = run_fingerprint(config)
     checkpoint_dir = Path(t.get("checkpoint_dir") or out_dir / "checkpoint")
-    checkpointing = Checkpointing(checkpoint_dir, fingerprint, stream, every_s=t.get("checkpoint_every_s", 600),
-                                  every_steps=t.get("checkpoint_every_steps"))
-    resume_from = resumable_checkpoint(checkpoint_dir, fingerprint)
+    resume_from, resumed = resumable_checkpoint(checkpoint_dir, fingerprint) or (None, {})
     if resume_from is not None:
-        log.info("resuming from %s", resume_from)
+        log.info("resuming from %s (step %d)", resume_from, resumed["stream"]["step"])
+    # A resumed run goes on logging to the W&B run it started, not to a new one.
+    sink = make_sink(config, out_dir, run_id=resumed.get("sink_run_id"))
+    measurements = Measurements(splits, p["size"], steps, p["bins"], config["data"]["batch_size"],
+                                jacobian_steps, p.get("jacobian_examples", 2), sink=sink)
+    checkpointing = Checkpointing(checkpoint_dir, fingerprint, stream, every_s=t.get("checkpoint_every_s", 600),
+                                  every_steps=t.get("checkpoint_every_steps"), sink_run_id=sink.run_id)
     accelerator, devices, claim = t.get("accelerator", "cpu"), t.get("devices", 1), None
     if accelerator in ("gpu", "cuda") and devices == 1:
         # several runs share a workstation's GPUs: each takes a device of its own (see fanin.devices)

@@ -15,6 +15,8 @@ import pandas as pd
 
 
 class NullSink:
+    run_id: str | None = None  # the logger's own id of the run, kept in checkpoints to resume logging to it
+
     def log_measurement(self, step: int, metrics: list[dict], stats: pd.DataFrame | None,
                         histograms: pd.DataFrame | None) -> None:
         pass
@@ -28,12 +30,14 @@ class WandbSink(NullSink):
     resolved run config, tags = its axes. Offline unless WANDB_MODE says otherwise (`wandb sync` uploads)."""
 
     def __init__(self, *, project: str, group: str, name: str, tags: list[str], config: dict, out_dir: Path,
-                 mode: str = "offline", entity: str | None = None) -> None:
+                 mode: str = "offline", entity: str | None = None, run_id: str | None = None) -> None:
         import wandb
 
         self.wandb = wandb
         self.run = wandb.init(project=project, entity=entity, group=group, name=name, tags=tags, config=config,
-                              dir=str(out_dir), mode=os.environ.get("WANDB_MODE") or mode, reinit="create_new")
+                              dir=str(out_dir), mode=os.environ.get("WANDB_MODE") or mode, reinit="create_new",
+                              id=run_id, resume="allow" if run_id else None)
+        self.run_id = self.run.id
 
     def log_measurement(self, step, metrics, stats, histograms) -> None:
         record: dict = {}
@@ -66,7 +70,8 @@ def run_name(out_dir: Path) -> str:
     return "/".join(parts[parts.index("runs") + 1:]) if "runs" in parts[:-1] else Path(out_dir).name
 
 
-def make_sink(config: dict, out_dir: Path) -> NullSink:
+def make_sink(config: dict, out_dir: Path, run_id: str | None = None) -> NullSink:
+    """The run's sink; `run_id` continues the logger's run of an interrupted attempt."""
     logger = config.get("logger") or {}
     if logger.get("name", "none") == "none" or os.environ.get("WANDB_MODE") == "disabled":
         return NullSink()
@@ -78,4 +83,4 @@ def make_sink(config: dict, out_dir: Path) -> NullSink:
     return WandbSink(project=logger.get("project", "fanin"), entity=logger.get("entity"),
                      group=config.get("study_name", "adhoc"), name=run_name(out_dir),
                      tags=[f"{k}={v}" for k, v in axes.items()], config=config, out_dir=out_dir,
-                     mode=logger.get("mode", "offline"))
+                     mode=logger.get("mode", "offline"), run_id=run_id)

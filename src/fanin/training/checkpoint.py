@@ -38,31 +38,31 @@ def run_fingerprint(config: dict) -> str:
     return hashlib.sha256(json.dumps(kept, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def resumable_checkpoint(directory: Path, fingerprint: str) -> Path | None:
-    """The checkpoint to resume from, or None; one left by a different config is removed, not used."""
+def resumable_checkpoint(directory: Path, fingerprint: str) -> tuple[Path, dict] | None:
+    """The checkpoint to resume from and what fanin saved in it, or None; one of another config is removed."""
     import torch
 
     path = Path(directory) / CHECKPOINT_NAME
     if not path.exists():
         return None
     try:
-        found = torch.load(path, map_location="cpu", weights_only=True)["fanin"]["fingerprint"]
+        saved = torch.load(path, map_location="cpu", weights_only=True)["fanin"]
     except Exception as error:  # noqa: BLE001 - an unreadable checkpoint is as good as none
         log.warning("checkpoint %s is unreadable (%s); starting from scratch", path, error)
-        found = None
-    if found != fingerprint:
-        if found is not None:
+        saved = None
+    if saved is None or saved.get("fingerprint") != fingerprint:
+        if saved is not None:
             log.warning("checkpoint %s belongs to another config of this run; starting from scratch", path)
         path.unlink()
         return None
-    return path
+    return path, saved
 
 
 class Checkpointing(L.Callback):
     def __init__(self, directory: Path, fingerprint: str, stream: TrainStream, every_s: float | None = 600.0,
-                 every_steps: int | None = None) -> None:
+                 every_steps: int | None = None, sink_run_id: str | None = None) -> None:
         self.path = Path(directory) / CHECKPOINT_NAME
-        self.fingerprint, self.stream = fingerprint, stream
+        self.fingerprint, self.stream, self.sink_run_id = fingerprint, stream, sink_run_id
         self.every_s, self.every_steps = every_s, every_steps
         self.last_saved = time.monotonic()
         self.saved_step = -1
@@ -82,7 +82,8 @@ class Checkpointing(L.Callback):
             self.save(trainer)
 
     def on_save_checkpoint(self, trainer: L.Trainer, module, checkpoint: dict) -> None:
-        checkpoint["fanin"] = {"fingerprint": self.fingerprint, "stream": self.stream.state_at(trainer.global_step)}
+        checkpoint["fanin"] = {"fingerprint": self.fingerprint, "stream": self.stream.state_at(trainer.global_step),
+                               "sink_run_id": self.sink_run_id}
 
     def on_load_checkpoint(self, trainer: L.Trainer, module, checkpoint: dict) -> None:
         self.stream.resume(checkpoint["fanin"]["stream"])
