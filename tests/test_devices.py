@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from fanin.devices import claim_device
+from fanin.devices import claim_device, default_lock_dir
 
 HOLD = """
 import sys, time
@@ -57,3 +57,13 @@ def test_more_runs_than_devices_wait_then_fail_clearly(tmp_path):
 def test_no_gpu_is_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match="valid: trainer.accelerator=cpu"):
         claim_device(0, tmp_path)
+
+
+def test_slurm_jobs_on_one_node_lock_apart(monkeypatch):
+    monkeypatch.delenv("FANIN_GPU_LOCK_DIR", raising=False)
+    monkeypatch.setenv("SLURM_JOB_ID", "41")
+    first = default_lock_dir()
+    monkeypatch.setenv("SLURM_JOB_ID", "42")
+    assert first != default_lock_dir()
+    monkeypatch.setenv("FANIN_GPU_LOCK_DIR", "/scratch/locks")
+    assert str(default_lock_dir()) == "/scratch/locks"

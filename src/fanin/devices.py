@@ -14,7 +14,18 @@ import time
 from pathlib import Path
 from typing import IO
 
-DEFAULT_LOCK_DIR = Path(os.environ.get("FANIN_GPU_LOCK_DIR", "/tmp/fanin-gpu-locks"))
+
+def default_lock_dir() -> Path:
+    """$FANIN_GPU_LOCK_DIR, else /tmp/fanin-gpu-locks; inside a Slurm job, a folder of that job's own."""
+    if "FANIN_GPU_LOCK_DIR" in os.environ:
+        return Path(os.environ["FANIN_GPU_LOCK_DIR"])
+    # Slurm gives every job GPUs of its own, which torch sees as devices 0..n-1 in each job: locks shared by
+    # the jobs on one node would make the second job wait for the first one's "device 0", then fail.
+    job = os.environ.get("SLURM_JOB_ID")
+    return Path("/tmp/fanin-gpu-locks") / f"slurm-{job}" if job else Path("/tmp/fanin-gpu-locks")
+
+
+DEFAULT_LOCK_DIR = default_lock_dir()
 
 
 class DeviceClaim:

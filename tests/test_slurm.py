@@ -1,0 +1,149 @@
+"""The workflow on a real Slurm cluster: Debian's slurmctld + slurmd + munge on localhost (.ci/slurm-localhost.sh).
+
+The smoke study goes through workflow/profiles/slurm, every job an sbatch job, and reaches its figures; a run
+that fails on the cluster fails the workflow, promptly; GPU runs ask for a GPU each. Needs root and the packages munge slurmctld slurmd
+slurm-client: elsewhere these tests skip, except where FANIN_REQUIRE_SLURM=1 (CI) makes that a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from fanin.studies import expand_study, study_figures
+from tests.conftest import REPO
+from tests.test_pipeline import workflow_copy
+
+pytestmark = [pytest.mark.slow, pytest.mark.slurm]
+
+CLUSTER = REPO / ".ci" / "slurm-localhost.sh"
+PARTITION = "local"  # the script's one partition
+TOOLS = ("munged", "mungekey", "slurmctld", "slurmd", "sbatch", "squeue", "scancel", "sinfo", "srun")
+# The test cluster has no accounting database (so no sacct): job states come from squeue, which keeps a
+# finished job for the script's MinJobAge; and 2 s before the first status check instead of the plugin's 40.
+TEST_CLUSTER_ARGS = ("--slurm-status-command", "squeue", "--slurm-init-seconds-before-status-checks", "2",
+                     "--slurm-keep-successful-logs")
+
+
+def missing_requirement() -> str | None:
+    path = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])  # the daemons, off a user's PATH
+    missing = [tool for tool in TOOLS if shutil.which(tool, path=path) is None]
+    if missing:
+        return (f"Slurm not installed ({', '.join(missing)} missing); "
+                "apt-get install munge slurmctld slurmd slurm-client")
+    if os.geteuid() != 0:
+        return "the localhost Slurm cluster needs root (slurmd starts jobs as their users)"
+    return None
+
+
+@pytest.fixture(scope="module")
+def slurm_env(tmp_path_factory) -> dict[str, str]:
+    """A running single-node cluster for this module; its daemons are ended by their PIDs whatever happens."""
+    reason = missing_requirement()
+    if reason:
+        if os.environ.get("FANIN_REQUIRE_SLURM") == "1":
+            pytest.fail(f"FANIN_REQUIRE_SLURM=1 but {reason}")
+        pytest.skip(reason)
+    state = tmp_path_factory.mktemp("slurm")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLURM_", "SBATCH_", "SRUN_"))}
+    env |= {"SLURM_CONF": str(state / "slurm.conf"), "FANIN_SLURM_PARTITION": PARTITION}
+    env.pop("FANIN_SLURM_ACCOUNT", None)  # no accounts without an accounting database
+    try:
+        started = subprocess.run([str(CLUSTER), "start", str(state)], capture_output=True, text=True,
+                                 timeout=180, env=env, check=False)
+        if started.returncode != 0:
+            pytest.fail(f"the localhost Slurm cluster did not start:\n{started.stdout}{started.stderr}")
+        yield env
+    finally:
+        subprocess.run([str(CLUSTER), "stop", str(state)], capture_output=True, text=True, timeout=120,
+                       env=env, check=False)
+
+
+def snakemake_on_slurm(where: Path, env: dict[str, str], *args: str, timeout: int):
+    command = [sys.executable, "-m", "snakemake", "--workflow-profile", "workflow/profiles/slurm",
+               *TEST_CLUSTER_ARGS, *args]
+    return subprocess.run(command, cwd=where, env=env, capture_output=True, text=True, timeout=timeout,
+                          check=False)
+
+
+def slurm_jobs(env: dict[str, str]) -> dict[str, tuple[str, str]]:
+    """Every job the cluster still remembers: id -> (state, partition)."""
+    out = subprocess.run(["squeue", "--states=all", "--noheader", "--format=%i|%T|%P"], env=env,
+                         capture_output=True, text=True, check=True).stdout
+    return {job: (state, partition) for job, state, partition in
+            (line.split("|") for line in out.split())}
+
+
+def test_the_smoke_study_runs_through_slurm_to_its_figures(slurm_env, tmp_path):
+    where = workflow_copy(tmp_path)
+    runs = expand_study(where / "conf", "smoke", "smoke")
+    figures = study_figures(where / "conf", "smoke")
+    before = set(slurm_jobs(slurm_env))
+    start = time.monotonic()
+    result = snakemake_on_slurm(where, slurm_env, "--config", "studies=[smoke]", "scale=smoke", "results=results",
+                                timeout=900)
+    elapsed = time.monotonic() - start
+    assert result.returncode == 0, result.stderr[-4000:]
+
+    study = where / "results" / "smoke"
+    assert (study / "tables" / "summary.csv").stat().st_size > 0
+    for figure in figures:
+        assert (study / "figures" / f"{figure}.pdf").stat().st_size > 1000, figure
+
+    # Every job was a Slurm job: one kept sbatch log per job, named by its Slurm job id, and each of those
+    # ids finished COMPLETED in the partition the profile took from FANIN_SLURM_PARTITION.
+    logs = sorted((where / ".snakemake" / "slurm_logs").rglob("*.log"))
+    by_rule = {}
+    for log in logs:
+        rule = log.relative_to(where / ".snakemake" / "slurm_logs").parts[0]
+        by_rule[rule] = by_rule.get(rule, 0) + 1
+    assert by_rule.get("rule_train") == len(runs), by_rule
+    assert by_rule.get("rule_collect") == 1, by_rule
+    assert sum(n for rule, n in by_rule.items() if rule.startswith("rule_figure_")) == len(figures), by_rule
+    jobs = {job: state for job, state in slurm_jobs(slurm_env).items() if job not in before}
+    assert {log.stem for log in logs} == set(jobs)
+    assert set(jobs.values()) == {("COMPLETED", PARTITION)}
+    print(f"smoke study on Slurm: {len(jobs)} jobs in {elapsed:.0f} s")
+
+
+def test_a_run_that_fails_on_the_cluster_fails_the_workflow_promptly(slurm_env, tmp_path):
+    where = workflow_copy(tmp_path)
+    # One tiny run whose override only Hydra, on the compute node, can refuse: the DAG builds, the job fails.
+    broken = {"description": "a run that fails at run time", "grid": [{
+        "axes": {"data": "digits", "activation": "tanh", "init": "standard", "depth": 2, "width": 4, "seed": 0},
+        "overrides": {"trainer.max_steps": 2, "model.no_such_key": 1}}], "figures": []}
+    (where / "conf" / "study" / "broken.yaml").write_text(yaml.safe_dump(broken, sort_keys=False))
+    before = set(slurm_jobs(slurm_env))
+    start = time.monotonic()
+    result = snakemake_on_slurm(where, slurm_env, "--config", "studies=[broken]", "scale=smoke", "results=results",
+                                timeout=300)
+    elapsed = time.monotonic() - start
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output[-4000:]
+    assert "Error in rule train" in output and "SLURM-job" in output, output[-4000:]
+    assert elapsed < 180, f"the failure took {elapsed:.0f} s to surface"
+    jobs = {job: state for job, state in slurm_jobs(slurm_env).items() if job not in before}
+    assert set(jobs.values()) == {("FAILED", PARTITION)}, jobs
+    train_log = next((where / "results" / "broken" / "logs" / "train").rglob("*.log")).read_text()
+    assert "no_such_key" in train_log
+
+
+def test_gpu_runs_ask_slurm_for_one_gpu_each(slurm_env, tmp_path):
+    # The test cluster has no GPUs, so sbatch refuses the request: the call it refused shows what was asked,
+    # and a refused submission fails the workflow at once.
+    where = workflow_copy(tmp_path)
+    run = expand_study(where / "conf", "smoke", "smoke")[0].run_id
+    result = snakemake_on_slurm(where, slurm_env, "--config", "studies=[smoke]", "scale=smoke", "results=results",
+                                "accelerator=gpu", "--", f"results/smoke/runs/{run}/summary.json", timeout=120)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "SLURM sbatch failed" in output, output[-4000:]
+    sbatch = next(line for line in output.splitlines() if line.strip().startswith("sbatch --"))
+    assert " --gpus=1" in sbatch and f" -p {PARTITION}" in sbatch and " --mem 2000" in sbatch, sbatch
