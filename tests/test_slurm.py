@@ -1,7 +1,8 @@
 """The workflow on a real Slurm cluster: Debian's slurmctld + slurmd + munge on localhost (.ci/slurm-localhost.sh).
 
 The smoke study goes through workflow/profiles/slurm, every job an sbatch job, and reaches its figures; a run
-that fails on the cluster fails the workflow, promptly; GPU runs ask for a GPU each. Needs root and the packages munge slurmctld slurmd
+that fails on the cluster fails the workflow, promptly; GPU runs ask for a GPU each; a run pre-empted (scancel:
+SIGTERM, then SIGKILL) resumes from its checkpoint when the workflow runs again. Needs root and the packages munge slurmctld slurmd
 slurm-client: elsewhere these tests skip, except where FANIN_REQUIRE_SLURM=1 (CI) makes that a failure.
 """
 
@@ -147,3 +148,43 @@ def test_gpu_runs_ask_slurm_for_one_gpu_each(slurm_env, tmp_path):
     assert "SLURM sbatch failed" in output, output[-4000:]
     sbatch = next(line for line in output.splitlines() if line.strip().startswith("sbatch --"))
     assert " --gpus=1" in sbatch and f" -p {PARTITION}" in sbatch and " --mem 2000" in sbatch, sbatch
+
+
+def test_a_run_preempted_on_slurm_resumes_from_its_checkpoint_when_the_workflow_runs_again(slurm_env, tmp_path):
+    from tests.test_resume import RESUME_STUDY, assert_same_tables, checkpoint_step, wait_for
+
+    where = workflow_copy(tmp_path)
+    (where / "conf" / "study" / "resume.yaml").write_text(yaml.safe_dump(RESUME_STUDY, sort_keys=False))
+    config = ("--config", "studies=[resume]", "scale=smoke")
+    reference = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "1", *config, "results=reference"],
+                               cwd=where, capture_output=True, text=True, timeout=300, check=False)
+    assert reference.returncode == 0, reference.stderr[-3000:]
+
+    before = set(slurm_jobs(slurm_env))
+    command = [sys.executable, "-m", "snakemake", "--workflow-profile", "workflow/profiles/slurm",
+               *TEST_CLUSTER_ARGS, *config, "results=results"]
+    workflow = subprocess.Popen(command, cwd=where, env=slurm_env, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True)
+    run = "data=digits/act=tanh/init=glorot_uniform/depth=3/width=32/seed=0"
+    checkpoint = where / "results" / "resume" / "runs" / run / "checkpoint" / "last.ckpt"
+    try:
+        wait_for(checkpoint, timeout=240)
+        # What pre-emption and a time limit do: SIGTERM to the job's processes, SIGKILL KillWait seconds later.
+        running = [job for job, (state, _) in slurm_jobs(slurm_env).items()
+                   if job not in before and state == "RUNNING"]
+        assert len(running) == 1, running
+        subprocess.run(["scancel", running[0]], env=slurm_env, check=True, timeout=30)
+        output = workflow.communicate(timeout=240)[0]
+    finally:
+        if workflow.poll() is None:
+            workflow.kill()
+    assert workflow.returncode != 0, output[-3000:]
+    log = where / "results" / "resume" / "logs" / "train" / f"{run}.log"
+    stopped_at = checkpoint_step(checkpoint)
+    assert f"SIGTERM at step {stopped_at}; checkpoint" in log.read_text()
+    assert stopped_at < 3000
+
+    again = snakemake_on_slurm(where, slurm_env, *config, "results=results", timeout=300)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert f"{checkpoint.relative_to(where)} (step {stopped_at})" in log.read_text()  # "resuming from <it> (step N)"
+    assert_same_tables(where / "reference" / "resume" / "runs" / run, where / "results" / "resume" / "runs" / run)
