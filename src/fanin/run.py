@@ -104,26 +104,47 @@ def train_run(config: dict, out_dir: str | Path) -> dict:
     t, p, o = config["trainer"], config["probe"], config["optim"]
     module = InitStudyModule(model, lr=o["lr"], momentum=o.get("momentum", 0.0),
                              weight_decay=o.get("weight_decay", 0.0), nesterov=o.get("nesterov", False))
-    steps = probe_steps(t["max_steps"], p["every"], p.get("per_decade", 3))
-    jacobian_steps = set(p.get("jacobian_steps", [0, "last"]))
     stream = TrainStream(splits.train, config["data"]["batch_size"], int(config["seed"]))
     fingerprint = run_fingerprint(config)
     checkpoint_dir = Path(t.get("checkpoint_dir") or out_dir / "checkpoint")
     resume_from, resumed = resumable_checkpoint(checkpoint_dir, fingerprint) or (None, {})
+    resumed_step = resumed["stream"]["step"] if resumed else None
     if resume_from is not None:
-        log.info("resuming from %s (step %d)", resume_from, resumed["stream"]["step"])
+        log.info("resuming from %s (step %d)", resume_from, resumed_step)
     # A resumed run goes on logging to the W&B run it started, not to a new one.
     sink = make_sink(config, out_dir, run_id=resumed.get("sink_run_id"))
-    measurements = Measurements(splits, p["size"], steps, p["bins"], config["data"]["batch_size"],
-                                jacobian_steps, p.get("jacobian_examples", 2), sink=sink)
+    measurements = Measurements(splits, p["size"], probe_steps(t["max_steps"], p["every"], p.get("per_decade", 3)),
+                                p["bins"], config["data"]["batch_size"], set(p.get("jacobian_steps", [0, "last"])),
+                                p.get("jacobian_examples", 2), sink=sink)
     checkpointing = Checkpointing(checkpoint_dir, fingerprint, stream, every_s=t.get("checkpoint_every_s", 600),
                                   every_steps=t.get("checkpoint_every_steps"), sink_run_id=sink.run_id)
+    fit(module, DataLoader(stream, batch_size=None), t, measurements, checkpointing, resume_from)
+    train_time = time.perf_counter() - started
+
+    tables = measurements.tables()
+    if splits.in_features == 2:
+        tables["boundary"] = decision_boundary(model, *splits.test, step=measurements.last_measured)
+    for name, frame in tables.items():
+        write_parquet(frame, out_dir / f"{name}.parquet")
+    write_json({**provenance(module.device, train_time), "resumed_from_step": resumed_step},
+               out_dir / "provenance.json")
+    summary = summarize(measurements.status, tables["metrics"], started)
+    sink.finish(summary)
+    write_json(summary, out_dir / "summary.json")
+    checkpointing.remove()
+    log.info("run %s: %s after %d steps, test error %.4f", out_dir, summary["status"], summary["steps"],
+             summary["final_test_error"])
+    return summary
+
+
+def fit(module: InitStudyModule, loader: DataLoader, t: dict, measurements: Measurements,
+        checkpointing: Checkpointing, resume_from: Path | None) -> None:
+    """Train `module` with Lightning as `t` (the trainer config) says, from `resume_from` if given."""
     accelerator, devices, claim = t.get("accelerator", "cpu"), t.get("devices", 1), None
     if accelerator in ("gpu", "cuda") and devices == 1:
         # several runs share a workstation's GPUs: each takes a device of its own (see fanin.devices)
         claim = claim_device(torch.cuda.device_count())
         devices = [claim.index]
-    loader = DataLoader(stream, batch_size=None)
     try:
         with warnings.catch_warnings():
             # An in-memory stream needs no worker processes; Lightning's advice to add some does not apply.
@@ -150,18 +171,13 @@ def train_run(config: dict, out_dir: str | Path) -> dict:
     finally:  # in-process callers (tests, notebooks) must get the device back even when training raises
         if claim is not None:
             claim.release()
-    train_time = time.perf_counter() - started
 
-    tables = measurements.tables()
-    if splits.in_features == 2:
-        tables["boundary"] = decision_boundary(model, *splits.test, step=measurements.last_measured)
-    for name, frame in tables.items():
-        write_parquet(frame, out_dir / f"{name}.parquet")
-    write_json(provenance(module.device, train_time), out_dir / "provenance.json")
-    metrics = tables["metrics"]
+
+def summarize(status: str, metrics, started: float) -> dict:
+    """summary.json: how the run ended and its final errors."""
     last = metrics[metrics.step == metrics.step.max()].set_index("split")
-    summary = {
-        "status": measurements.status,
+    return {
+        "status": status,
         "steps": int(metrics.step.max()),
         "epochs": float(last["epoch"].iloc[0]),
         "final_train_loss": float(last.loc["train", "loss"]) if "train" in last.index else None,
@@ -169,9 +185,3 @@ def train_run(config: dict, out_dir: str | Path) -> dict:
         "final_test_error": float(last.loc["test", "error"]),
         "wall_time_s": round(time.perf_counter() - started, 3),
     }
-    sink.finish(summary)
-    write_json(summary, out_dir / "summary.json")
-    checkpointing.remove()
-    log.info("run %s: %s after %d steps, test error %.4f", out_dir, summary["status"], summary["steps"],
-             summary["final_test_error"])
-    return summary
