@@ -22,7 +22,8 @@ def default_lock_dir() -> Path:
     # Slurm gives every job GPUs of its own, which torch sees as devices 0..n-1 in each job: locks shared by
     # the jobs on one node would make the second job wait for the first one's "device 0", then fail.
     job = os.environ.get("SLURM_JOB_ID")
-    return Path("/tmp/fanin-gpu-locks") / f"slurm-{job}" if job else Path("/tmp/fanin-gpu-locks")
+    shared = Path("/tmp/fanin-gpu-locks")
+    return shared / f"slurm-{job}" if job else shared
 
 
 DEFAULT_LOCK_DIR = default_lock_dir()

@@ -3,8 +3,8 @@
 `last.ckpt` holds everything the rest of the run depends on: weights, optimizer state and step (Lightning),
 the training stream's position (fanin.training.stream), the measurements taken so far and the training
 sums since the last one. It is written every `every_s` seconds (and every `every_steps` steps, if set), and
-at once on SIGTERM, which Slurm and most schedulers send before they kill a job. Each write goes to a
-temporary file that is then renamed, so a kill mid-write leaves the previous checkpoint intact.
+at once on SIGTERM, which Slurm and most schedulers send before they kill a job. Each write is atomic
+(fanin.io), so a kill mid-write leaves the previous checkpoint intact.
 
 A checkpoint is used only by the same run: its fingerprint is the run's config without the settings that
 say where and how it runs (threads, device, logger, checkpointing), which may change between attempts.
@@ -15,13 +15,14 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import time
 from pathlib import Path
 
 import lightning as L
+import torch
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
+from fanin.io import atomic_write
 from fanin.training.stream import TrainStream
 
 log = logging.getLogger("fanin")
@@ -40,8 +41,6 @@ def run_fingerprint(config: dict) -> str:
 
 def resumable_checkpoint(directory: Path, fingerprint: str) -> tuple[Path, dict] | None:
     """The checkpoint to resume from and what fanin saved in it, or None; one of another config is removed."""
-    import torch
-
     path = Path(directory) / CHECKPOINT_NAME
     if not path.exists():
         return None
@@ -65,7 +64,6 @@ class Checkpointing(L.Callback):
         self.fingerprint, self.stream, self.sink_run_id = fingerprint, stream, sink_run_id
         self.every_s, self.every_steps = every_s, every_steps
         self.last_saved = time.monotonic()
-        self.saved_step = -1
 
     def due(self, step: int) -> bool:
         if self.every_steps and step % self.every_steps == 0:
@@ -89,15 +87,14 @@ class Checkpointing(L.Callback):
         self.stream.resume(checkpoint["fanin"]["stream"])
 
     def save(self, trainer: L.Trainer) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        partial = self.path.with_name(self.path.name + ".partial")
-        trainer.save_checkpoint(partial)
-        os.replace(partial, self.path)
-        self.last_saved, self.saved_step = time.monotonic(), trainer.global_step
+        atomic_write(self.path, trainer.save_checkpoint)
+        self.last_saved = time.monotonic()
         log.info("checkpoint at step %d: %s", trainer.global_step, self.path)
 
     def remove(self) -> None:
         """The run is complete: its checkpoint has nothing left to resume."""
         self.path.unlink(missing_ok=True)
+        for partial in self.path.parent.glob(f".{self.path.name}.*.tmp"):  # left by a kill in mid-write
+            partial.unlink()
         if self.path.parent.exists() and not any(self.path.parent.iterdir()):
             self.path.parent.rmdir()
