@@ -81,7 +81,7 @@ def test_an_unknown_study_or_scale_is_refused_in_one_line(workflow_dir):
     assert "fanin: unknown study 'glorot2011'; valid: ablation, glorot2010" in result.stdout + result.stderr
     result = snakemake(workflow_dir, "-n", "--config", "scale=huge")
     assert result.returncode != 0
-    assert "'huge' is not one of ['smoke', 'quick', 'paper']" in result.stdout + result.stderr
+    assert "'huge' is not one of ['smoke', 'quick', 'long', 'paper']" in result.stdout + result.stderr
 
 
 @pytest.fixture(scope="module")

@@ -4,6 +4,8 @@
 
 Figures read only these tables. The axis columns come from each run's folder (its identity), so a table
 row always says which run it belongs to: dataset, activation, init, depth, width, seed (and any other axis).
+summary.csv also gives every run's learning rate (`lr`, an axis or the run's optim.lr) and whether it is
+the one the validation set selected for its configuration (`selected`, fanin.selection).
 """
 
 from __future__ import annotations
@@ -13,14 +15,16 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import yaml
 
 from fanin.contract import OPTIONAL_TABLES, TABLES
 from fanin.io import atomic_write, write_parquet
+from fanin.selection import LR, select_learning_rates
 from fanin.studies import parse_run_id
 
 # Column names in the study tables for the axes (a run's "data" axis is the table's "dataset").
 AXIS_COLUMNS = {"data": "dataset"}
-CONFIG_AXES = ("dataset", "activation", "init", "depth", "width")  # a configuration = a run up to its seed
+CONFIG_AXES = ("dataset", "activation", "init", "depth", "width", LR)  # a configuration = a run up to its seed
 
 
 def axis_value(text: str) -> int | float | str:
@@ -51,14 +55,22 @@ def run_summaries(runs_dir: Path, runs: list[str]) -> pd.DataFrame:
     rows = []
     for run in runs:
         summary = json.loads((runs_dir / run / "summary.json").read_text())
-        rows.append({**axis_columns(run), "run": run, **summary})
-    return pd.DataFrame(rows)
+        axes = axis_columns(run)
+        if LR not in axes:  # a fixed learning rate is still part of what Table 1 reports
+            axes[LR] = float(yaml.safe_load((runs_dir / run / "config.yaml").read_text())["optim"]["lr"])
+        rows.append({**axes, "run": run, **summary})
+    frame = pd.DataFrame(rows)
+    frame["selected"] = select_learning_rates(frame, config_keys(frame))
+    return frame
+
+
+def config_keys(runs: pd.DataFrame) -> list[str]:
+    return [c for c in runs.columns if c not in ("run", "seed") and c in set(CONFIG_AXES) | extra_axes(runs)]
 
 
 def summarize(runs: pd.DataFrame) -> pd.DataFrame:
     """Per configuration (all axes but the seed): final test error mean and std over seeds, steps, divergences."""
-    keys = [c for c in runs.columns if c not in ("run", "seed") and c in set(CONFIG_AXES) | extra_axes(runs)]
-    grouped = runs.groupby(keys, sort=True, dropna=False)
+    grouped = runs.groupby(config_keys(runs), sort=True, dropna=False)
     summary = grouped.agg(
         seeds=("seed", "count"),
         test_error_mean=("final_test_error", "mean"),
@@ -66,6 +78,7 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
         valid_error_mean=("final_valid_error", "mean"),
         steps=("steps", "max"),
         diverged=("status", lambda s: int((s == "diverged").sum())),
+        selected=("selected", "all"),
     ).reset_index()
     summary.insert(0, "level", "configuration")
     return summary
@@ -73,7 +86,7 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
 
 def extra_axes(runs: pd.DataFrame) -> set[str]:
     known = set(CONFIG_AXES) | {"seed", "run", "status", "steps", "epochs", "final_train_loss",
-                                "final_valid_error", "final_test_error", "wall_time_s"}
+                                "final_valid_error", "final_test_error", "wall_time_s", "selected"}
     return {c for c in runs.columns if c not in known}
 
 

@@ -28,6 +28,8 @@ from fanin.inits import initialize
 from fanin.io import write_json, write_parquet, write_yaml
 from fanin.model import MLP
 from fanin.probes.boundary import decision_boundary
+from fanin.probes.cost_surface import cost_surface
+from fanin.probes.examples import examples_table
 from fanin.probes.schedule import probe_steps
 from fanin.provenance import provenance
 from fanin.sinks import make_sink
@@ -121,9 +123,7 @@ def train_run(config: dict, out_dir: str | Path) -> dict:
     fit(module, DataLoader(stream, batch_size=None), t, measurements, checkpointing, resume_from)
     train_time = time.perf_counter() - started
 
-    tables = measurements.tables()
-    if splits.in_features == 2:
-        tables["boundary"] = decision_boundary(model, *splits.test, step=measurements.last_measured)
+    tables = {**measurements.tables(), **optional_tables(config["probe"], splits, model, measurements)}
     for name, frame in tables.items():
         write_parquet(frame, out_dir / f"{name}.parquet")
     write_json({**provenance(module.device, train_time), "resumed_from_step": resumed_step},
@@ -135,6 +135,20 @@ def train_run(config: dict, out_dir: str | Path) -> dict:
     log.info("run %s: %s after %d steps, test error %.4f", out_dir, summary["status"], summary["steps"],
              summary["final_test_error"])
     return summary
+
+
+def optional_tables(p: dict, splits: DataSplits, model: MLP, measurements: Measurements) -> dict:
+    """The tables only some runs write (fanin.contract.OPTIONAL_TABLES), at the last measured step."""
+    tables, step = {}, measurements.last_measured
+    if splits.in_features == 2:
+        tables["boundary"] = decision_boundary(model, *splits.test, step=step)
+    if p.get("examples", 0):
+        tables["examples"] = examples_table(*splits.test, splits.classes, int(p["examples"]))
+    if p.get("cost_surface", False):
+        device = next(model.parameters()).device
+        tables["cost_surface"] = cost_surface(model, measurements.probe_x.to(device),
+                                              measurements.probe_y.to(device), step)
+    return tables
 
 
 def fit(module: InitStudyModule, loader: DataLoader, t: dict, measurements: Measurements,

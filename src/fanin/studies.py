@@ -1,8 +1,9 @@
 """Studies: the grids of runs in conf/study/*.yaml, expanded into a run table for one scale.
 
 A study file names its grid (blocks of axes whose values multiply; blocks add up), the Hydra overrides its
-runs share, its scales (smoke, quick, paper: each may replace axis values and add overrides, for the whole
-study or for one block) and the figures it produces. The Snakefile only reads the run table built here.
+runs share, its scales (smoke, quick, long, paper: each may replace axis values and add overrides, for the
+whole study or for one block) and the figures it produces. The Snakefile only reads the run table built here.
+A study without a `long` scale runs its `quick` one there.
 
 A run's identity is its axis values; its folder under results/<study>/runs/ spells them out in a fixed order,
 e.g. data=shapeset/act=tanh/init=glorot_uniform/depth=5/width=1000/seed=0.
@@ -16,18 +17,20 @@ from pathlib import Path
 
 import yaml
 
-SCALES = ("smoke", "quick", "paper")
-# axis -> (folder key, Hydra override key); any other axis is a Hydra key itself (optim.lr: [0.1, 0.01]).
+SCALES = ("smoke", "quick", "long", "paper")
+SCALE_FALLBACK = {"long": "quick"}  # a study without this scale runs that one instead
+# axis -> (folder key, Hydra override key); any other axis is a Hydra key itself (init.scale: [1.5, 0.5]).
 AXES = {
     "data": ("data", "data"),
     "activation": ("act", "model.activation"),
     "init": ("init", "init"),
     "depth": ("depth", "model.depth"),
     "width": ("width", "model.width"),
+    "lr": ("lr", "optim.lr"),  # optional: a list is a learning-rate grid, selected on validation (fanin.selection)
     "seed": ("seed", "seed"),
 }
 FOLDER_TO_AXIS = {folder: axis for axis, (folder, _) in AXES.items()}
-REQUIRED_AXES = tuple(AXES)
+REQUIRED_AXES = tuple(a for a in AXES if a != "lr")
 STUDY_KEYS = {"description", "grid", "overrides", "scales", "figures"}
 BLOCK_KEYS = {"name", "axes", "overrides", "scales"}
 SCALE_KEYS = {"axes", "overrides", "resources"}
@@ -104,7 +107,10 @@ def expand_study(conf_dir: Path, name: str, scale: str) -> list[Run]:
     if scale not in SCALES:
         raise ValueError(f"unknown scale {scale!r}; valid: {', '.join(SCALES)}")
     study = load_study(conf_dir, name)
-    study_scale = (study.get("scales") or {}).get(scale) or {}
+    scales = study.get("scales") or {}
+    if scale not in scales and scale in SCALE_FALLBACK:
+        scale = SCALE_FALLBACK[scale]
+    study_scale = scales.get(scale) or {}
     runs: dict[str, Run] = {}
     for i, block in enumerate(study.get("grid") or []):
         block_scale = (block.get("scales") or {}).get(scale) or {}

@@ -8,6 +8,7 @@ from snakemake.exceptions import WorkflowError
 from snakemake.settings.types import DeploymentMethod
 from snakemake.utils import validate
 
+from fanin.contract import OPTIONAL_TABLES, TABLES
 from fanin.studies import available_studies, expand_study, study_figures
 
 validate(config, schema="../schemas/config.schema.yaml")

@@ -1,6 +1,6 @@
 # One job per run: the Hydra app trains and measures it in its deterministic folder.
-TABLE_FILES = ["metrics.parquet", "layer_stats.parquet", "histograms.parquet", "jacobian.parquet"]
-STUDY_TABLE_FILES = [*TABLE_FILES, "boundary.parquet"]  # boundary: decision boundaries of 2-D runs (else empty)
+TABLE_FILES = [f"{name}.parquet" for name in TABLES]
+STUDY_TABLE_FILES = [*TABLE_FILES, *(f"{name}.parquet" for name in OPTIONAL_TABLES)]  # empty where no run has one
 
 
 rule train:

@@ -1,30 +1,44 @@
 """Shapeset-3x2: Glorot & Bengio's (2010) synthetic shapes, rendered in batches with tensor ops.
 
-Glorot & Bengio, "Understanding the difficulty of training deep feedforward neural networks"
-(AISTATS 2010), train on Shapeset-3x2, an infinite stream of 32x32 grey images: each holds one
-or two objects, each a triangle, a parallelogram or an ellipse, placed with random shape
-parameters (relative lengths and/or angles), scaling, rotation, translation and grey level;
-the second object may not overlap the first by more than half of the first one's area, so that
-it is never hidden. The label is the unordered set of shapes, 9 classes. The paper gives no
-numbers beyond these, so this generator fixes them:
+Glorot & Bengio, "Understanding the difficulty of training deep feedforward neural networks" (AISTATS 2010)
+train on Shapeset-3x2, an infinite stream of 32x32 grey images of one or two objects (triangle,
+parallelogram, ellipse), 9 classes. The laws here are those of Glorot's own generator, glorotxa/Shapeset
+(`polygongen.Polygongen` with the Shapeset-3x2 settings of `simpleexemple.py`, drawn by
+`buildfeaturespolygon.buildimage`), batched with torch and seeded by the caller's generator:
 
-* 1 or 2 objects, probability 1/2 each; each object's shape uniform over the three.
-* Shape parameters in a unit box: a triangle's apex lies anywhere along the top of the box,
-  a parallelogram's top edge is shifted against its bottom edge by U[-1/2, 1/2) of the box
-  width (both set the angles), and an ellipse is a 20-gon inscribed in it. Every shape is
-  thus a convex polygon.
-* Scale per axis U[0.2, 0.8] of the image size, then a rotation by a uniform angle.
-* Position: uniform among the placements that keep the whole polygon inside the image; along an
-  axis where the rotated polygon is wider than the image, it is centred (clipped equally).
-* The second object is drawn over the first; a draw that covers more than half of the first
-  object's pixels is rejected and the second object redrawn (same shape, new geometry).
-* Grey levels: objects U[0.55, 1], background U[0, 0.45], the two ranges swapped with
-  probability 1/2 (dark objects on a light background); each object has its own level.
-* Pixel values are mapped from [0, 1] to [-1, 1].
+* **Objects**: 1 or 2 per image (`nb_poly_min=1, nb_poly_max=2`, probability 1/2 each); each object's shape
+  uniform over the three (`n_vert_list=[3, 4, 20]`: an ellipse is a 20-gon).
+* **Base shape** (`n_sided`): the regular n-gon inscribed in a circle of diameter 1 about the origin, with a
+  horizontal edge. It is pre-rotated by r1 steps of 2*pi/255 (`rotation_resolution=255`), r1 uniform on
+  {0, ..., 255 // n - 1} and folded to negative angles above (254 // 2n), so the pre-rotation spans one
+  symmetry period of the n-gon (`poly_type=2`: this is what makes triangles and parallelograms irregular).
+* **Scale** per axis U[0.2, 0.8] x 32 pixels (`scale_min`, `scale_max`), the larger on x; then the inverse
+  rotation theta2 = -atan(s_y / s_x * tan(theta1)) re-levels the base edge, and a rotation by r3 steps,
+  r3 uniform on {0, ..., 253} (`rot_max=1`: `randint(0, 254)`), turns the object.
+* **Translation** per axis uniform among the positions keeping every vertex at least 1 pixel inside the
+  image: an object is never clipped (`+1`/`-1` in `_corners`).
+* **Overlap rejection** (`overlap_max=0.5`, `rejectionmax=50`): the second object's overlap with the first
+  is estimated from the vertices, as in `_corners`: the two objects' extents along the line joining their
+  centres, proj, against the centres' distance d; if proj >= d the overlap factor is 1 - 2^-((proj-d)/d),
+  and the draw is rejected when (area of the new object) x factor / (area of the first) > 0.5, areas taken
+  as s_x s_y times the n-gon's area ratio to its circle, n sin(2 pi/n) / 2 pi. A rejected draw redraws scale
+  and translation only (shape and rotations stay); after 50 rejections the second object is dropped and
+  the image, and its label, have one object. The first object's centre enters as the original stores it,
+  truncated to whole pixels (`rval_pos` is int32).
+* **Grey levels**, 8 bits (`fg/bg_min/max`, `inv_chance=0.5`): with probability 1/2 the objects are light,
+  U{140..255}, on a dark background U{0..114}; else the ranges are swapped. Each object has its own level;
+  the second is painted over the first. Pixels are level / 255 mapped to [-1, 1] (`neg=True`).
+* **Pixels** (pygame's filled polygon): see `_rasterize` for the rule and how closely it matches pygame.
 
-Class frequencies follow: 1/6 per single shape, 1/18 per same-shape pair, 1/9 per mixed pair.
-Pixels are inside a polygon when their centre passes every edge's half-plane test, all
-evaluated at once as one matrix product; all randomness comes from the caller's generator.
+Measured against the original (ported to Python 3, pygame 2.6.1, 20,000 images each): mean object area per
+shape 93.7 / 133.1 / 193.7 pixels (original 93.4 / 132.6 / 193.2), object pixels per image 197 (197), no object
+pixel on the border in either, the first object's share covered by the second 0.124 (0.120) on average, 0.93
+(0.93) rejections per two-object image, no second object dropped in either, 231 grey levels in both.
+
+Deliberate differences: the random draws come in a batched order of their own (the same laws, not the same
+stream as numpy's RandomState); images are stored row = y, where pygame's `pixels2d` array is x-major, a
+transpose under which these laws are symmetric; class indices follow SHAPESET_CLASSES (singles, same-shape
+pairs, mixed pairs), not the order of `convertout`.
 """
 
 from __future__ import annotations
@@ -41,41 +55,47 @@ SHAPESET_CLASSES: tuple[str, ...] = (
     "triangle+parallelogram", "triangle+ellipse", "parallelogram+ellipse",
 )
 SHAPES = ("triangle", "parallelogram", "ellipse")
+N_VERTICES = (3, 4, 20)  # per shape, in SHAPES order
+MAX_VERTICES = max(N_VERTICES)
 IMAGE_SIZE = 32
-MIN_SIZE = 16  # the smallest object, a 0.2 x 0.2 triangle (2% of the image), must still cover >= 4 pixels
+MIN_SIZE = 16  # smaller images would leave the smallest objects (0.2 of the size) a pixel or two
 
 SCALE_RANGE = (0.2, 0.8)  # of the image size, per axis
-OBJECT_GREY = (0.55, 1.0)
-BACKGROUND_GREY = (0.0, 0.45)
-MAX_OVERLAP = 0.5  # of the first object's area
-ELLIPSE_VERTICES = 20
-N_VERTICES = (3, 4, ELLIPSE_VERTICES)  # per shape, in SHAPES order
+ROTATION_STEPS = 255  # rotations are multiples of 2*pi / 255
+MARGIN = 1.0  # pixels kept free between every vertex and the image border
+DARK_LEVELS = (0, 114)  # 8-bit grey levels, inclusive: int(0.45 * 255)
+LIGHT_LEVELS = (140, 255)  # int(0.55 * 255)
+MAX_OVERLAP = 0.5  # estimated fraction of the first object's area the second may cover
+MAX_REJECTIONS = 50  # draws of the second object before it is dropped
 
 # Unordered pair of shapes -> class index, matching SHAPESET_CLASSES.
 _PAIR_CLASS = torch.tensor([[3, 6, 7], [6, 4, 8], [7, 8, 5]])
-
 # Images per scene: bounds the memory of one call whatever n is (masks are n x size^2 bools).
 _SCENE_CHUNK = 4096
-# Rows (polygons x edges) per matrix product: ~8 MiB of float32 at 32x32 stays in cache,
-# which is faster than one huge product (measured: 2-4x for 20-gons).
-_RASTER_ROWS = 2048
-# Vectorized redraws of the violating second objects before the per-image fallback;
-# in practice no image needs more than a handful (see _place_second).
-_VECTOR_ROUNDS = 16
-_FALLBACK_ROUNDS = 10_000
 
 
 class _Scene(NamedTuple):
-    """One batch before compositing; private, but the tests read it to check the geometry."""
+    """One batch before compositing; private, but the tests read it to check the laws."""
 
     labels: torch.Tensor  # int64 (n,)
-    n_objects: torch.Tensor  # int64 (n,), 1 or 2
-    shapes: torch.Tensor  # int64 (n, 2), index into SHAPES; column 1 unused when n_objects == 1
+    n_objects: torch.Tensor  # int64 (n,): objects in the image, 1 or 2 (a dropped second object is not counted)
+    drawn_objects: torch.Tensor  # int64 (n,): objects asked for, 1 or 2
+    shapes: torch.Tensor  # int64 (n, 2), index into SHAPES; column 1 meaningful where n_objects == 2
+    polygons: torch.Tensor  # float32 (n, 2, MAX_VERTICES, 2): vertices (x, y) in pixels, padded
+    scales: torch.Tensor  # float32 (n, 2, 2): (s_x, s_y) in pixels per object
+    centres: torch.Tensor  # float32 (n, 2, 2): each object's translation, the centre of its circle
+    rejections: torch.Tensor  # int64 (n,): rejected draws of the second object
     first: torch.Tensor  # bool (n, size*size), pixels of the first object
     second: torch.Tensor  # bool (n, size*size), of the second object; all False for one object
-    background: torch.Tensor  # float32 (n,), grey level in [0, 1]
-    grey: torch.Tensor  # float32 (n, 2), grey level of each object in [0, 1]
-    dark_objects: torch.Tensor  # bool (n,), ranges swapped
+    background: torch.Tensor  # int64 (n,), 8-bit grey level
+    grey: torch.Tensor  # int64 (n, 2), 8-bit grey level of each object
+    dark_objects: torch.Tensor  # bool (n,): dark objects on a light background
+
+
+class _Objects(NamedTuple):
+    polygons: torch.Tensor  # (m, MAX_VERTICES, 2)
+    scales: torch.Tensor  # (m, 2)
+    centres: torch.Tensor  # (m, 2), the translation
 
 
 def render_shapeset(
@@ -112,123 +132,138 @@ def _is_int(value: object) -> bool:
 
 
 def _sample_scene(n: int, generator: torch.Generator, size: int) -> _Scene:
-    """Draw shapes, grey levels and object masks for n images, in a fixed order of draws."""
-    n_objects = 1 + torch.randint(2, (n,), generator=generator)
-    # Shapes are drawn once and never redrawn: the overlap rejection below only redraws
-    # geometry, so it cannot bias the class frequencies.
+    """Draw colours, shapes and both objects' geometry for n images, in a fixed order of draws."""
+    dark, background, grey = _grey_levels(n, generator)
+    drawn = 1 + torch.randint(2, (n,), generator=generator)
     shapes = torch.randint(len(SHAPES), (n, 2), generator=generator)
-    background, grey, dark = _grey_levels(n, generator)
-    first = _draw_masks(shapes[:, 0], generator, size)
-    second = torch.zeros_like(first)
-    pairs = (n_objects == 2).nonzero().squeeze(1)
+    first = _draw_objects(shapes[:, 0], generator, size)
+    polygons = first.polygons[:, None].repeat(1, 2, 1, 1)
+    scales = first.scales[:, None].repeat(1, 2, 1)
+    centres = first.centres[:, None].repeat(1, 2, 1)
+    rejections = torch.zeros(n, dtype=torch.int64)
+    kept = torch.zeros(n, dtype=torch.bool)
+    pairs = (drawn == 2).nonzero().squeeze(1)
     if pairs.numel():
-        second[pairs] = _place_second(first[pairs], shapes[pairs, 1], generator, size)
-    labels = torch.where(n_objects == 1, shapes[:, 0], _PAIR_CLASS[shapes[:, 0], shapes[:, 1]])
-    return _Scene(labels, n_objects, shapes, first, second, background, grey, dark)
+        second, ok, rejected = _place_second(first, shapes[:, 0], pairs, shapes[pairs, 1], generator, size)
+        polygons[pairs, 1], scales[pairs, 1], centres[pairs, 1] = second.polygons, second.scales, second.centres
+        rejections[pairs], kept[pairs] = rejected, ok
+    n_objects = 1 + kept.long()
+    first_mask = _rasterize_shapes(polygons[:, 0], shapes[:, 0], size)
+    second_mask = torch.zeros_like(first_mask)
+    if kept.any():
+        second_mask[kept] = _rasterize_shapes(polygons[kept, 1], shapes[kept, 1], size)
+    labels = torch.where(kept, _PAIR_CLASS[shapes[:, 0], shapes[:, 1]], shapes[:, 0])
+    return _Scene(labels, n_objects, drawn, shapes, polygons, scales, centres, rejections, first_mask,
+                  second_mask, background, grey, dark)
 
 
 def _grey_levels(n: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Background and per-object grey levels in [0, 1]; half the images get dark objects on light."""
+    """(dark objects, background level, two object levels): 8-bit, from opposite ranges."""
     u = torch.rand(n, 4, generator=generator)
     dark = u[:, 0] < 0.5
-    background = BACKGROUND_GREY[0] + (BACKGROUND_GREY[1] - BACKGROUND_GREY[0]) * u[:, 1]
-    grey = OBJECT_GREY[0] + (OBJECT_GREY[1] - OBJECT_GREY[0]) * u[:, 2:]
-    # Swapping the ranges is a shift by the same amount, since both are 0.45 wide.
-    shift = OBJECT_GREY[0] - BACKGROUND_GREY[0]
-    background = torch.where(dark, background + shift, background)
-    grey = torch.where(dark[:, None], grey - shift, grey)
-    return background, grey, dark
+    levels = lambda lo, hi, v: lo + (v * (hi - lo + 1)).long().clamp(max=hi - lo)  # noqa: E731
+    background = torch.where(dark, levels(*LIGHT_LEVELS, u[:, 1]), levels(*DARK_LEVELS, u[:, 1]))
+    grey = torch.where(dark[:, None], levels(*DARK_LEVELS, u[:, 2:]), levels(*LIGHT_LEVELS, u[:, 2:]))
+    return dark, background, grey
 
 
-def _place_second(
-    first: torch.Tensor, shapes: torch.Tensor, generator: torch.Generator, size: int
-) -> torch.Tensor:
-    """Masks of second objects that cover at most MAX_OVERLAP of the first object's pixels.
-
-    Violators are redrawn together for a few rounds, then the rare stragglers one image at a
-    time, each until it fits. Each redraw succeeds with positive probability: the first object
-    spans at most 0.8 of the image per axis before rotation, leaving room for a small second
-    one. Measured on 200,000 pairs,
-    26% of first draws violate, the count falls 2-3x per round, and none needs more than 14
-    redraws; the hard cap only turns an impossible endless loop into an error.
-    """
-    masks = _draw_masks(shapes, generator, size)
-    todo = torch.arange(len(shapes))
-    for _ in range(_VECTOR_ROUNDS):
-        todo = todo[_covers_too_much(first[todo], masks[todo])]
-        if todo.numel() == 0:
-            return masks
-        masks[todo] = _draw_masks(shapes[todo], generator, size)
-    for i in todo[_covers_too_much(first[todo], masks[todo])].tolist():
-        for _ in range(_FALLBACK_ROUNDS):
-            if not _covers_too_much(first[i : i + 1], masks[i : i + 1]).item():
-                break
-            masks[i : i + 1] = _draw_masks(shapes[i : i + 1], generator, size)
-        else:
-            raise RuntimeError(f"second object found no place after {_FALLBACK_ROUNDS} draws")
-    return masks
+def _draw_objects(shapes: torch.Tensor, generator: torch.Generator, size: int) -> _Objects:
+    """Fresh objects of the given shapes: rotations, then scale and translation (`_corners`)."""
+    theta1, theta3 = _rotations(shapes, generator)
+    return _place(shapes, theta1, theta3, torch.rand(len(shapes), 4, generator=generator), size)
 
 
-def _covers_too_much(first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
-    # Counted in pixels, the quantity a network sees; half a pixel count is exact in float.
-    return (first & second).sum(1) > MAX_OVERLAP * first.sum(1)
+def _rotations(shapes: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """The pre-rotation theta1 (one symmetry period of the n-gon, folded about 0) and the rotation theta3."""
+    u = torch.rand(len(shapes), 2, generator=generator)
+    k = torch.tensor(N_VERTICES)[shapes]
+    r1 = (u[:, 0] * (ROTATION_STEPS // k)).long()
+    fold = r1 > (ROTATION_STEPS - 1) // (2 * k)
+    r1 = torch.where(fold, (ROTATION_STEPS - (ROTATION_STEPS - 1) // k + r1).clamp(max=ROTATION_STEPS - 1), r1)
+    r3 = (u[:, 1] * (ROTATION_STEPS - 1)).long()
+    step = 2 * math.pi / ROTATION_STEPS
+    return r1 * step, r3 * step
 
 
-def _draw_masks(shapes: torch.Tensor, generator: torch.Generator, size: int) -> torch.Tensor:
-    """Pixel masks (m, size*size) of freshly drawn objects of the given shapes."""
-    return _rasterize_shapes(_draw_polygons(shapes, generator, size), shapes, size)
-
-
-def _draw_polygons(shapes: torch.Tensor, generator: torch.Generator, size: int) -> torch.Tensor:
-    """Vertices (m, ELLIPSE_VERTICES, 2) in pixel units (x right, y down), counter-clockwise in (x, y)."""
-    u = torch.rand(len(shapes), 6, generator=generator)  # shape parameter, sx, sy, angle, tx, ty
-    canonical = _canonical_polygons(shapes, u[:, 0])
+def _place(shapes: torch.Tensor, theta1: torch.Tensor, theta3: torch.Tensor, u: torch.Tensor, size: int
+           ) -> _Objects:
+    """Scale (u[:, :2]) and translate (u[:, 2:]) pre-rotated base shapes; vertices in pixels."""
     lo, hi = SCALE_RANGE
-    scale = size * (lo + (hi - lo) * u[:, 1:3])
-    angle = 2 * math.pi * u[:, 3]
-    cos, sin = angle.cos(), angle.sin()
-    # Scale per axis, then rotate: positive scales and rotations keep the vertex order counter-clockwise.
-    x = canonical[..., 0] * scale[:, :1]
-    y = canonical[..., 1] * scale[:, 1:]
-    rotated = torch.stack((cos[:, None] * x - sin[:, None] * y, sin[:, None] * x + cos[:, None] * y), dim=-1)
-    return rotated + _translation(rotated, u[:, 4:], size)[:, None, :]
+    scales = size * (lo + (hi - lo) * u[:, :2])
+    scales = torch.stack((scales.amax(1), scales.amin(1)), 1)  # the base stays horizontal: s_x >= s_y
+    theta2 = -torch.atan(scales[:, 1] / scales[:, 0] * torch.tan(theta1))
+    points = _rotate(_rotate(_base_polygons(shapes), theta1) * scales[:, None, :], theta2 + theta3)
+    low = MARGIN - points.amin(1)
+    high = size - MARGIN - points.amax(1)
+    centres = low + u[:, 2:] * (high - low)
+    return _Objects(points + centres[:, None, :], scales, centres)
 
 
-def _translation(rotated: torch.Tensor, u: torch.Tensor, size: int) -> torch.Tensor:
-    """Offsets (m, 2) keeping each polygon inside the image, uniform among such placements.
+def _rotate(points: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
+    """Each polygon (m, k, 2) turned by its angle theta (m,), as numpy.dot(points, gen_rot(theta))."""
+    cos, sin = theta.cos()[:, None], theta.sin()[:, None]
+    x, y = points[..., 0], points[..., 1]
+    return torch.stack((x * cos - y * sin, x * sin + y * cos), dim=-1)
 
-    Along an axis where the polygon is wider than the image (a large shape rotated near 45
-    degrees), no placement fits, and the polygon is centred there: it loses a sliver on both
-    sides rather than most of itself on one.
+
+def _base_polygons(shapes: torch.Tensor) -> torch.Tensor:
+    """The regular n-gon of each shape on the circle of radius 1/2, padded to MAX_VERTICES (`n_sided`)."""
+    table = torch.stack([_pad(_regular_polygon(k)[None], MAX_VERTICES)[0] for k in N_VERTICES])
+    return table[shapes]
+
+
+def _regular_polygon(k: int) -> torch.Tensor:
+    """(k, 2): vertices at angles 2 pi (t/k + 1/2k + 1/4), t = 0..k-1, which puts one edge horizontal."""
+    angle = 2 * math.pi * (torch.arange(k, dtype=torch.float64) / k + 1 / (2 * k) + 1 / 4)
+    return (0.5 * torch.stack((angle.cos(), angle.sin()), 1)).float()
+
+
+def _area_ratio(shapes: torch.Tensor) -> torch.Tensor:
+    """A regular n-gon's area over its circumscribed circle's, n sin(2 pi / n) / 2 pi (`arearatio`)."""
+    k = torch.tensor(N_VERTICES, dtype=torch.float32)[shapes]
+    return k * torch.sin(2 * math.pi / k) / (2 * math.pi)
+
+
+def _place_second(first: _Objects, first_shapes: torch.Tensor, pairs: torch.Tensor, shapes: torch.Tensor,
+                  generator: torch.Generator, size: int) -> tuple[_Objects, torch.Tensor, torch.Tensor]:
+    """Second objects for images `pairs`: (objects, kept, rejections), after at most MAX_REJECTIONS redraws.
+
+    All pending objects are redrawn together; an object still estimated to cover too much of the first
+    after MAX_REJECTIONS rejections is dropped (kept False), as the original gives up after `rejectionmax`.
     """
-    low = -rotated.amin(1)  # smallest offset with every vertex >= 0
-    high = size - rotated.amax(1)  # largest offset with every vertex <= size
-    return torch.where(high >= low, low + u * (high - low), (low + high) / 2)
+    theta1, theta3 = _rotations(shapes, generator)
+    old_polygons, old_scales = first.polygons[pairs], first.scales[pairs]
+    old_centres = first.centres[pairs].trunc()
+    old_area = old_scales.prod(1) * _area_ratio(first_shapes[pairs])
+    objects = _place(shapes, theta1, theta3, torch.rand(len(shapes), 4, generator=generator), size)
+    rejections = torch.zeros(len(shapes), dtype=torch.int64)
+    pending = torch.arange(len(shapes))
+    while pending.numel():
+        too_much = _covers_too_much(old_polygons[pending], old_centres[pending], old_area[pending],
+                                    objects.polygons[pending], objects.centres[pending],
+                                    objects.scales[pending].prod(1) * _area_ratio(shapes[pending]))
+        pending = pending[too_much]
+        rejections[pending] += 1
+        pending = pending[rejections[pending] < MAX_REJECTIONS]
+        if pending.numel():
+            redrawn = _place(shapes[pending], theta1[pending], theta3[pending],
+                             torch.rand(len(pending), 4, generator=generator), size)
+            for field, value in zip(objects, redrawn):
+                field[pending] = value
+    return objects, rejections < MAX_REJECTIONS, rejections
 
 
-def _canonical_polygons(shapes: torch.Tensor, param: torch.Tensor) -> torch.Tensor:
-    """Each shape in the box [-1/2, 1/2]^2, padded to ELLIPSE_VERTICES by repeating its last vertex."""
-    m, k = len(shapes), ELLIPSE_VERTICES
-    half = torch.full((m,), 0.5)
-    # Triangle: flat base, apex anywhere along the top edge (from right-angled to isosceles and back).
-    apex = param - 0.5
-    triangle = _polygon((-half, -half), (half, -half), (apex, half))
-    # Parallelogram: top edge shifted by `shear` against the bottom one, width shrunk so that the
-    # bounding box stays the unit box; |shear| <= 1/2 keeps the sides at least half the box wide.
-    shear = param - 0.5
-    width = 1 - shear.abs()
-    left, right = -width / 2 - shear / 2, width / 2 - shear / 2
-    parallelogram = _polygon((left, -half), (right, -half), (right + shear, half), (left + shear, half))
-    # Ellipse: k vertices on the circle inscribed in the box; per-axis scaling then makes it an ellipse.
-    turn = torch.arange(k) * (2 * math.pi / k)
-    ellipse = (0.5 * torch.stack((turn.cos(), turn.sin()), 1)).expand(m, k, 2)
-    padded = torch.where((shapes == 0)[:, None, None], _pad(triangle, k), _pad(parallelogram, k))
-    return torch.where((shapes == 2)[:, None, None], ellipse, padded)
-
-
-def _polygon(*corners: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
-    """(m, len(corners), 2) from corners given as (x, y) pairs of (m,) tensors."""
-    return torch.stack([torch.stack(corner, 1) for corner in corners], 1)
+def _covers_too_much(old: torch.Tensor, old_centre: torch.Tensor, old_area: torch.Tensor,
+                     new: torch.Tensor, new_centre: torch.Tensor, new_area: torch.Tensor) -> torch.Tensor:
+    """The original's overlap estimate from vertices (`_corners`), vectorized over objects."""
+    direction = new_centre - old_centre
+    distance = direction.norm(dim=1).clamp(min=1e-12)
+    unit = direction / distance[:, None]
+    reach_old = ((old - old_centre[:, None]) * unit[:, None]).sum(-1).amax(1)
+    reach_new = ((new - new_centre[:, None]) * -unit[:, None]).sum(-1).amax(1)
+    reach = reach_old + reach_new
+    factor = 1 - torch.exp(-(reach - distance) * math.log(2) / distance)
+    return (reach >= distance) & (new_area * factor / old_area > MAX_OVERLAP)
 
 
 def _pad(polygons: torch.Tensor, k: int) -> torch.Tensor:
@@ -238,11 +273,7 @@ def _pad(polygons: torch.Tensor, k: int) -> torch.Tensor:
 
 
 def _rasterize_shapes(polygons: torch.Tensor, shapes: torch.Tensor, size: int) -> torch.Tensor:
-    """Masks of padded polygons, each shape tested against its own edges only.
-
-    A triangle padded to 20 vertices would pay for 20 half-plane tests where 3 decide;
-    trimming per shape makes rendering about twice as fast.
-    """
+    """Masks of padded polygons, each shape tested against its own edges only (a triangle needs 3 tests)."""
     masks = torch.empty(len(shapes), size * size, dtype=torch.bool)
     for shape, k in enumerate(N_VERTICES):
         idx = (shapes == shape).nonzero().squeeze(1)
@@ -252,31 +283,36 @@ def _rasterize_shapes(polygons: torch.Tensor, shapes: torch.Tensor, size: int) -
 
 
 def _rasterize(polygons: torch.Tensor, size: int) -> torch.Tensor:
-    """Which pixel centres lie in each convex, counter-clockwise polygon (m, k, 2) -> bool (m, size*size).
+    """Which pixels pygame's filled polygon covers: polygons (m, k, 2) -> bool (m, size*size), row-major (row = y).
 
-    A centre p is inside when cross(v[i+1] - v[i], p - v[i]) >= 0 for every edge i. That cross
-    product is linear in p, a*x + b*y + c, so all edges of all polygons meet all pixels in one
-    matrix product (edges x 3) @ (3 x pixels). Zero-length edges of padding give 0 and pass.
+    pygame (2.6.1's `draw_fillpoly`) truncates each vertex to whole pixels, then on every row y fills pixels
+    floor(x_left(y)) <= x <= floor(x_right(y)), x_left and x_right the smallest and largest x where the
+    truncated polygon's edges cross that row (a horizontal edge on the row gives both its ends). Here every
+    edge meets every row at once, in exact integer arithmetic. Truncation can dent a 20-gon, which is why
+    this follows the scanline rather than intersecting half-planes. Checked against pygame 2.6.1 on the
+    29,997 objects of 20,000 images of the original generator: identical pixels. pygame 1.8.1, which the
+    paper used, rounded the row ends in integer C arithmetic instead: about 8 of an object's ~139 pixels
+    differ, with no change in the mean area.
     """
-    edges = polygons.roll(-1, dims=1) - polygons
-    ex, ey, vx, vy = edges[..., 0], edges[..., 1], polygons[..., 0], polygons[..., 1]
-    coeffs = torch.stack((-ey, ex, ey * vx - ex * vy), dim=-1)  # (m, k, 3)
-    centres = _pixel_centres(size)
-    step = max(1, _RASTER_ROWS // polygons.shape[1])
-    parts = [(chunk @ centres).amin(1) >= 0 for chunk in coeffs.split(step)]
-    return torch.cat(parts) if parts else torch.empty(0, size * size, dtype=torch.bool)
-
-
-def _pixel_centres(size: int) -> torch.Tensor:
-    """(3, size*size): rows x, y, 1 for each pixel centre, in row-major image order."""
-    centre = torch.arange(size, dtype=torch.float32) + 0.5
-    y, x = torch.meshgrid(centre, centre, indexing="ij")
-    return torch.stack((x.flatten(), y.flatten(), torch.ones(size * size)))
+    vertices = polygons.trunc().long()
+    x1, y1 = vertices[..., 0, None], vertices[..., 1, None]  # (m, k, 1): edge i runs from vertex i ...
+    nxt = vertices.roll(-1, dims=1)
+    x2, y2 = nxt[..., 0, None], nxt[..., 1, None]  # ... to vertex i + 1
+    row = torch.arange(size)
+    spans = (row >= torch.minimum(y1, y2)) & (row <= torch.maximum(y1, y2))  # (m, k, size)
+    flat = y1 == y2
+    crossing = x1 + torch.div((row - y1) * (x2 - x1), torch.where(flat, 1, y2 - y1), rounding_mode="floor")
+    far = size + 1
+    left = torch.where(spans, torch.where(flat, torch.minimum(x1, x2), crossing), far).amin(1)  # (m, size)
+    right = torch.where(spans, torch.where(flat, torch.maximum(x1, x2), crossing), -far).amax(1)
+    column = torch.arange(size)
+    inside = (column >= left[..., None]) & (column <= right[..., None])  # (m, row, column)
+    return inside.view(len(polygons), size * size)
 
 
 def _compose(scene: _Scene, size: int) -> torch.Tensor:
-    """Paint background, first then second object, with grey levels mapped from [0, 1] to [-1, 1]."""
-    # Mapping the n x 3 levels rather than the n x size^2 pixels saves two passes over the image.
-    background, grey = 2 * scene.background[:, None] - 1, 2 * scene.grey - 1
+    """Paint background, first then second object; 8-bit levels mapped to [-1, 1] as `buildimage` does."""
+    background, grey = scene.background[:, None], scene.grey
     image = torch.where(scene.first, grey[:, :1], background)
-    return torch.where(scene.second, grey[:, 1:], image).view(-1, size, size)
+    image = torch.where(scene.second, grey[:, 1:], image)
+    return (image.float() * (2 / 255) - 1).view(-1, size, size)

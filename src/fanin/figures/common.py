@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from fanin.contract import TABLES  # noqa: E402
+from fanin.contract import OPTIONAL_TABLES, TABLES  # noqa: E402
 from fanin.io import atomic_write  # noqa: E402
 
 # Readable names for the legends, as the papers write them.
@@ -38,16 +38,20 @@ class StudyTables:
     histograms: pd.DataFrame
     jacobian: pd.DataFrame
     summary: pd.DataFrame
+    # the optional tables (fanin.contract.OPTIONAL_TABLES): None where the study has none
     boundary: pd.DataFrame | None = None
+    examples: pd.DataFrame | None = None
+    cost_surface: pd.DataFrame | None = None
 
     @classmethod
     def load(cls, tables_dir: str | Path) -> "StudyTables":
         tables_dir = Path(tables_dir)
         frames = {name: pd.read_parquet(tables_dir / f"{name}.parquet") for name in TABLES}
-        boundary = tables_dir / "boundary.parquet"
-        boundary = pd.read_parquet(boundary) if boundary.exists() else None
-        return cls(**frames, summary=pd.read_csv(tables_dir / "summary.csv"),
-                   boundary=boundary if boundary is not None and len(boundary) else None)
+        for name in OPTIONAL_TABLES:
+            path = tables_dir / f"{name}.parquet"
+            frame = pd.read_parquet(path) if path.exists() else None
+            frames[name] = frame if frame is not None and len(frame) else None
+        return cls(**frames, summary=pd.read_csv(tables_dir / "summary.csv"))
 
 
 def select(frame: pd.DataFrame, **axes) -> pd.DataFrame:
@@ -56,6 +60,17 @@ def select(frame: pd.DataFrame, **axes) -> pd.DataFrame:
     for key, value in axes.items():
         mask &= frame[key].isin(value) if isinstance(value, (list, tuple, set)) else frame[key] == value
     return frame[mask]
+
+
+def selected_runs(frame: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
+    """Rows of `frame` from runs whose learning rate the validation set selected (summary.csv's `selected`).
+
+    Rows are matched on the axis columns the two tables share; with one learning rate per configuration
+    every run is selected and `frame` comes back whole.
+    """
+    runs = summary[(summary.level == "run") & summary.selected.astype(bool)]
+    keys = [c for c in frame.columns if c in runs.columns]
+    return frame[frame.set_index(keys).index.isin(runs.set_index(keys).index)]
 
 
 def require(frame: pd.DataFrame, what: str) -> pd.DataFrame:

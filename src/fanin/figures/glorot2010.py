@@ -11,8 +11,9 @@ import numpy as np
 import pandas as pd
 from matplotlib import pyplot as plt
 
+from fanin.contract import OPTIONAL_TABLES
 from fanin.figures import register
-from fanin.figures.common import StudyTables, init_label, require, select
+from fanin.figures.common import StudyTables, init_label, require, select, selected_runs
 from fanin.inits import scheme_variance
 
 INITS = ("standard", "glorot_uniform")
@@ -131,14 +132,16 @@ def jacobian_mean_singular_value(tables: StudyTables, init: str, activation: str
 
 
 def table1(tables: StudyTables) -> pd.DataFrame:
-    """Final test error (%) per model (activation × init) and data set: mean and std over seeds."""
-    runs = tables.summary[tables.summary.level == "run"]
+    """Final test error (%) per model (activation × init) and data set: mean and std over seeds of the runs
+    at the learning rate the validation set selected (`lr`)."""
+    runs = tables.summary[(tables.summary.level == "run") & tables.summary.selected.astype(bool)]
     runs = runs[runs.activation.isin(ACTIVATIONS) & runs.init.isin(INITS)]
     runs = runs[runs.depth == runs.groupby(["dataset", "activation"]).depth.transform("max")]
     runs = require(runs, "runs with sigmoid/tanh/softsign and standard/glorot_uniform init")
     runs = runs.assign(model=[MODEL_NAMES[(a, i)] for a, i in zip(runs.activation, runs.init)],
                        error=100 * runs.final_test_error)
-    stats = runs.groupby(["model", "dataset"]).error.agg(["mean", "std", "count"]).reset_index()
+    stats = runs.groupby(["model", "dataset"]).agg(mean=("error", "mean"), std=("error", "std"),
+                                                   count=("error", "count"), lr=("lr", "first")).reset_index()
     return stats
 
 
@@ -298,7 +301,7 @@ def fig9(tables: StudyTables) -> plt.Figure:
 def fig11(tables: StudyTables) -> plt.Figure:
     metrics = select(tables.metrics, dataset="shapeset", split="test", activation=list(ACTIVATIONS),
                      init=list(INITS))
-    metrics = require(metrics, "Shapeset test error")
+    metrics = require(selected_runs(metrics, tables.summary), "Shapeset test error")
     curves = metrics.groupby(["activation", "init", "depth", "step"], as_index=False).error.mean()
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for (activation, init, depth), rows in curves.groupby(["activation", "init", "depth"]):
@@ -313,6 +316,66 @@ def fig11(tables: StudyTables) -> plt.Figure:
     return fig
 
 
+def test_error_curves(tables: StudyTables, dataset: str) -> pd.DataFrame:
+    """Test error (%) per model and update, mean over seeds, of the runs at the selected learning rate."""
+    metrics = select(tables.metrics, dataset=dataset, split="test", activation=list(ACTIVATIONS), init=list(INITS))
+    metrics = require(selected_runs(metrics, tables.summary), f"{dataset} test error")
+    metrics = metrics[metrics.depth == metrics.groupby("activation").depth.transform("max")]
+    curves = metrics.groupby(["activation", "init", "step"], as_index=False).error.mean()
+    curves["model"] = [MODEL_NAMES[(a, i)] for a, i in zip(curves.activation, curves.init)]
+    curves["error"] *= 100
+    return curves
+
+
+@register("glorot2010_fig12_test_error_mnist_cifar10")
+def fig12(tables: StudyTables) -> plt.Figure:
+    """Fig 12: test error during training on MNIST (and CIFAR-10 where the study has it), legend ordered by
+    final error as in the paper."""
+    datasets = [d for d in ("mnist", "cifar10") if d in set(tables.metrics.dataset)]
+    require(pd.DataFrame({"d": datasets}), "MNIST or CIFAR-10 runs")
+    fig, axes = plt.subplots(1, len(datasets), figsize=(6.5 * len(datasets), 4.3), squeeze=False)
+    for ax, dataset in zip(axes[0], datasets):
+        curves = test_error_curves(tables, dataset)
+        final = curves[curves.step == curves.step.max()].set_index("model").error.sort_values(ascending=False)
+        for model in final.index:
+            rows = curves[curves.model == model]
+            ax.plot(rows.step.clip(lower=1), rows.error, marker="o", ms=2.5, lw=1.3,
+                    ls="-" if model.endswith(" N") else "--", label=f"{model} ({final[model]:.2f}%)")
+        ax.set_xscale("log")
+        ax.set_xlabel("number of updates")
+        ax.set_ylabel("test error (%)")
+        ax.set_title(f"{dataset}", fontsize=10)
+        ax.legend(fontsize=7)
+    fig.suptitle("Glorot & Bengio Fig 12: test error during training (legend: decreasing final error)", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+@register("glorot2010_fig1_shapeset_examples")
+def fig1(tables: StudyTables) -> plt.Figure:
+    """Fig 1: Shapeset-3x2 images with their labels, from a run's examples table."""
+    if tables.examples is None:
+        raise ValueError("no examples table (examples.parquet) in the study tables: give a Shapeset block "
+                         "probe.examples=2")
+    examples = select(tables.examples, dataset="shapeset")
+    axes_of_run = [c for c in examples.columns if c not in OPTIONAL_TABLES["examples"]]
+    first = require(examples, "Shapeset examples").iloc[0]
+    run = examples[(examples[axes_of_run] == first[axes_of_run]).all(axis=1)]  # every run shows the same images
+    ids = sorted(run.example.unique())
+    cols = 6
+    fig, axes = plt.subplots(-(-len(ids) // cols), cols, figsize=(1.6 * cols, 1.8 * -(-len(ids) // cols)),
+                             squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, example in zip(axes.flat, ids):
+        image = run[run.example == example].pivot(index="row", columns="col", values="value")
+        ax.imshow(image.to_numpy(), cmap="gray", vmin=-1, vmax=1, interpolation="nearest")
+        ax.set_title(run[run.example == example].class_name.iloc[0].replace("+", "\n+ "), fontsize=7)
+    fig.suptitle("Glorot & Bengio Fig 1: Shapeset-3x2 test images and their labels", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
 @register("glorot2010_table1_test_error")
 def table1_figure(tables: StudyTables) -> tuple[plt.Figure, pd.DataFrame]:
     ours = table1(tables)
@@ -323,6 +386,7 @@ def table1_figure(tables: StudyTables) -> tuple[plt.Figure, pd.DataFrame]:
         wide[f"{dataset} (fanin)"] = [
             (f"{rows.loc[m, 'mean']:.2f}" + (f" ± {rows.loc[m, 'std']:.2f}" if rows.loc[m, "count"] > 1 else ""))
             if m in rows.index else "" for m in wide.index]
+        wide[f"{dataset} lr"] = [f"{rows.loc[m, 'lr']:g}" if m in rows.index else "" for m in wide.index]
         if dataset in PAPER_TABLE1:
             wide[f"{dataset} (paper)"] = [f"{PAPER_TABLE1.loc[m, dataset]:.2f}" if m in PAPER_TABLE1.index else ""
                                           for m in wide.index]
@@ -334,8 +398,8 @@ def table1_figure(tables: StudyTables) -> tuple[plt.Figure, pd.DataFrame]:
     table.auto_set_font_size(False)
     table.set_fontsize(8)
     table.scale(1, 1.4)
-    ax.set_title("Glorot & Bengio Table 1: test error (%) — ours (mean ± std over seeds) beside the paper's",
-                 fontsize=10)
+    ax.set_title("Glorot & Bengio Table 1: test error (%) — ours (mean ± std over seeds, at the learning rate "
+                 "selected on validation) beside the paper's", fontsize=10)
     return fig, wide.reset_index()
 
 
