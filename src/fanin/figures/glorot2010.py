@@ -299,15 +299,13 @@ def fig9(tables: StudyTables) -> plt.Figure:
 
 @register("glorot2010_fig11_test_error")
 def fig11(tables: StudyTables) -> plt.Figure:
-    metrics = select(tables.metrics, dataset="shapeset", split="test", activation=list(ACTIVATIONS),
-                     init=list(INITS))
-    metrics = require(selected_runs(metrics, tables.summary), "Shapeset test error")
-    curves = metrics.groupby(["activation", "init", "depth", "step"], as_index=False).error.mean()
+    curves = test_error_curves(tables, "shapeset")
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    for (activation, init, depth), rows in curves.groupby(["activation", "init", "depth"]):
-        name = MODEL_NAMES[(activation, init)] + (f" depth {depth}" if activation == "sigmoid" else "")
-        ax.plot(rows.step.clip(lower=1), 100 * rows.error, marker="o", ms=2.5, lw=1.3,
-                ls="-" if init == "glorot_uniform" else "--", label=f"{name} ({100 * rows.error.iloc[-1]:.1f}%)")
+    final = curves[curves.step == curves.step.max()].set_index("model").error.sort_values(ascending=False)
+    for model in final.index:
+        rows = curves[curves.model == model]
+        ax.plot(rows.step.clip(lower=1), rows.error, marker="o", ms=2.5, lw=1.3,
+                ls="-" if model.endswith(" N") else "--", label=f"{model} ({final[model]:.1f}%)")
     ax.set_xscale("log")
     ax.set_xlabel("number of updates")
     ax.set_ylabel("test error (%)")
@@ -376,6 +374,50 @@ def fig1(tables: StudyTables) -> plt.Figure:
     return fig
 
 
+def cost_flatness(tables: StudyTables, threshold: float = 0.02) -> dict[str, dict[str, float]]:
+    """Fig 5's numbers, per cost: its range over the grid and the share of the grid where its gradient norm
+    (central differences) is below `threshold` (a plateau)."""
+    if tables.cost_surface is None:
+        raise ValueError("no cost_surface table in the study tables: give a one-hidden-layer Shapeset block "
+                         "probe.cost_surface=true")
+    frame = tables.cost_surface
+    first = frame[frame.seed == frame.seed.min()]
+    out = {}
+    for cost, rows in first.groupby("cost"):
+        grid = rows.pivot_table(index="w1", columns="w2", values="value")
+        h1, h2 = np.diff(grid.index.to_numpy()).mean(), np.diff(grid.columns.to_numpy()).mean()
+        g1, g2 = np.gradient(grid.to_numpy(), h1, h2)
+        out[cost] = {"range": float(grid.to_numpy().max() - grid.to_numpy().min()),
+                     "plateau": float((np.hypot(g1, g2) < threshold).mean())}
+    return out
+
+
+@register("glorot2010_fig5_cost_surfaces")
+def fig5(tables: StudyTables) -> plt.Figure:
+    """Fig 5: cross-entropy (black) and quadratic (red) cost over one weight of each layer of a trained
+    one-hidden-layer tanh net, on the probe batch."""
+    numbers = cost_flatness(tables)
+    frame = tables.cost_surface
+    frame = frame[frame.seed == frame.seed.min()]
+    fig = plt.figure(figsize=(7.5, 6))
+    ax = fig.add_subplot(projection="3d")
+    for cost, color in (("cross_entropy", "black"), ("quadratic", "red")):
+        grid = frame[frame.cost == cost].pivot_table(index="w1", columns="w2", values="value")
+        w1, w2 = np.meshgrid(grid.index.to_numpy(), grid.columns.to_numpy(), indexing="ij")
+        ax.plot_wireframe(w1, w2, grid.to_numpy(), color=color, lw=0.5, rstride=2, cstride=2,
+                          label=f"{cost.replace('_', ' ')}: range {numbers[cost]['range']:.2f}, "
+                                f"{numbers[cost]['plateau']:.0%} of the grid flat")
+    ax.set_xlabel("W1 (first layer)")
+    ax.set_ylabel("W2 (output layer)")
+    ax.set_zlabel("cost")
+    ax.legend(fontsize=7, loc="upper left")
+    row = frame.iloc[0]
+    ax.set_title(f"Glorot & Bengio Fig 5: cost over two weights of a 1-hidden-layer tanh net, step {int(row.step)}\n"
+                 f"(unit {int(row.unit)}: input {int(row.input)} and output {int(row.output_class)}; trained values "
+                 f"{row.w1_now:.2f}, {row.w2_now:.2f}; flat: gradient norm < 0.02)", fontsize=9)
+    return fig
+
+
 @register("glorot2010_table1_test_error")
 def table1_figure(tables: StudyTables) -> tuple[plt.Figure, pd.DataFrame]:
     ours = table1(tables)
@@ -438,13 +480,12 @@ def variance_figure(tables: StudyTables) -> plt.Figure:
             pre0, act0 = pre[pre.step == 0].set_index("layer"), act[act.step == 0].set_index("layer")
             width = int(select(tables.summary, dataset="shapeset", activation=activation, init=init).width.iloc[0])
             n_var_w = width * scheme_variance(init, width, width)
-            # layer 1's input is the normalised image: E[x^2] = 1 per feature, fan-in 1024
-            first = 1024 * scheme_variance(init, 1024, width)
+            # the recurrence links layers; layer 1's input moments are not a hidden layer's, so it starts at 2
             z2 = act0["mean"] ** 2 + act0["std"] ** 2
-            predicted = [first] + [n_var_w * z2[l - 1] for l in pre0.index[1:]]
+            predicted = [n_var_w * z2[l - 1] for l in pre0.index[1:]]
             measured = pre0["std"] ** 2 + pre0["mean"] ** 2
             line = ax.plot(pre0.index, measured, marker="o", label=f"{init_label(init)} measured")
-            ax.plot(pre0.index, predicted, "x--", color=line[0].get_color(), label="n Var(W) E[z²] (theory)")
+            ax.plot(pre0.index[1:], predicted, "x--", color=line[0].get_color(), label="n Var(W) E[z²] (theory)")
         ax.set_yscale("log")
         ax.set_xticks(list(pre0.index))
         ax.set_xlabel("layer")

@@ -36,10 +36,14 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from fanin.contract import OPTIONAL_TABLES
 from fanin.model import MLP
 
 COSTS = ("cross_entropy", "quadratic")
-COLUMNS = ("step", "cost", "w1", "w2", "value", "w1_now", "w2_now", "unit", "input", "output_class")
+COLUMNS = OPTIONAL_TABLES["cost_surface"]
+# tanh keeps z_j in [-1, 1], so |w2| <= 4 moves a logit by at most 4: too little for the softmax to saturate
+# into confidently wrong outputs, where the quadratic cost's plateaus are; at 8 they show (tests/test_cost_surface).
+SPAN = 8.0
 
 
 def _norm_unit(norm: nn.Module, u: torch.Tensor, j: int) -> torch.Tensor:
@@ -70,7 +74,7 @@ def _costs(logits: torch.Tensor, y: torch.Tensor, target: torch.Tensor) -> tuple
 
 @torch.no_grad()
 def cost_surface(model: MLP, x: torch.Tensor, y: torch.Tensor, step: int, points: int = 41,
-                 span: float = 4.0) -> pd.DataFrame:
+                 span: float = SPAN) -> pd.DataFrame:
     """Both costs on a points x points grid of (w1, w2), each in [-span, span]: Glorot & Bengio's Fig. 5.
 
     W1 = model.hidden[0].weight[j, k] and W2 = model.output.weight[c, j], with j the hidden unit whose
