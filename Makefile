@@ -5,7 +5,7 @@ VENV := .venv
 CORES ?= $(shell nproc)
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench venv clean-venv
+.PHONY: run test test-quick bench venv clean-venv
 
 venv: $(STAMP)
 
@@ -22,6 +22,10 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(VENV)/bin/python -m pytest
+
+# Glorot & Bengio's Fig 11 / Table 1 ordering on the tables `make run` wrote (FANIN_RESULTS=dir for another).
+test-quick: $(STAMP)
+	$(VENV)/bin/python -m pytest -m quick_scale -p no:cacheprovider
 
 bench: $(STAMP)
 	$(VENV)/bin/python benchmarks/step_throughput.py

@@ -68,3 +68,25 @@ def test_an_unknown_study_key_is_refused(tmp_path):
     (tmp_path / "study" / "bad.yaml").write_text("grid: []\nfigure: [x]\n")
     with pytest.raises(ValueError, match="study bad: unknown key\\(s\\) figure; valid: description, figures"):
         expand_study(tmp_path, "bad", "quick")
+
+
+def test_summary_marks_the_learning_rate_the_validation_set_selects(tmp_path):
+    runs = []
+    for lr in (0.1, 0.0001):
+        axes = {"data": "digits", "activation": "tanh", "init": "glorot_uniform", "depth": 3, "width": 32, "lr": lr,
+                "seed": 0}
+        runs.append(run_id(axes))
+        train_run(compose(*SMALL_RUN, f"optim.lr={lr}", "trainer.max_steps=60"), tmp_path / "runs" / runs[-1])
+    collect(tmp_path / "runs", runs, tmp_path / "tables")
+    summary = pd.read_csv(tmp_path / "tables" / "summary.csv")
+    per_run = summary[summary.level == "run"].set_index("lr")
+    assert per_run.loc[0.1, "final_valid_error"] < per_run.loc[0.0001, "final_valid_error"]
+    assert per_run.loc[0.1, "selected"] and not per_run.loc[0.0001, "selected"]
+    configs = summary[summary.level == "configuration"].set_index("lr")
+    assert len(configs) == 2 and configs.loc[0.1, "selected"] and not configs.loc[0.0001, "selected"]
+
+
+def test_a_fixed_learning_rate_is_reported_and_selected(study_dir):
+    root, _ = study_dir
+    summary = pd.read_csv(root / "tables" / "summary.csv")
+    assert (summary.lr == 0.01).all() and summary.selected.all()
