@@ -35,8 +35,7 @@ def tables() -> StudyTables:
 
 @pytest.fixture(scope="module")
 def final(tables) -> dict[str, float]:
-    curves = g.test_error_curves(tables, "shapeset")
-    return curves[curves.step == curves.step.max()].set_index("model").error.to_dict()
+    return g.final_errors(g.test_error_curves(tables, "shapeset")).to_dict()
 
 
 SMALLEST_TEST_SET = 2000  # the quick scale's; long and paper test on more

@@ -23,8 +23,8 @@ def select_learning_rates(runs: pd.DataFrame, configuration: list[str]) -> pd.Se
     per_lr = runs.groupby([*keys, LR], dropna=False, sort=True).agg(
         valid=("final_valid_error", "mean"), diverged=("status", lambda s: bool((s == "diverged").any())))
     per_lr = per_lr.reset_index()
-    eligible = per_lr.groupby(keys, dropna=False).diverged.transform(lambda d: ~d if not d.all() else d)
-    ranked = per_lr[eligible].sort_values([*keys, "valid", LR], na_position="last")
+    all_diverged = per_lr.groupby(keys, dropna=False).diverged.transform("all")
+    ranked = per_lr[~per_lr.diverged | all_diverged].sort_values([*keys, "valid", LR], na_position="last")
     chosen = ranked.groupby(keys, dropna=False).head(1)[[*keys, LR]].assign(_selected=True)
     merged = runs[[*keys, LR]].merge(chosen, on=[*keys, LR], how="left")
     return pd.Series(merged["_selected"].fillna(False).astype(bool).to_numpy(), index=runs.index, name="selected")

@@ -12,6 +12,7 @@ e.g. data=shapeset/act=tanh/init=glorot_uniform/depth=5/width=1000/seed=0.
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,6 +33,9 @@ AXES = {
 FOLDER_TO_AXIS = {folder: axis for axis, (folder, _) in AXES.items()}
 REQUIRED_AXES = tuple(a for a in AXES if a != "lr")
 STUDY_KEYS = {"description", "grid", "overrides", "scales", "figures"}
+# Axis values name run folders and reach the shell of a rule: plain names and numbers only.
+SAFE_VALUE = re.compile(r"[A-Za-z0-9_.+-]+")
+SAFE_VALUE_TEXT = "letters, digits and _ . + -"
 BLOCK_KEYS = {"name", "axes", "overrides", "scales"}
 SCALE_KEYS = {"axes", "overrides", "resources"}
 
@@ -66,7 +70,7 @@ def parse_run_id(text: str) -> dict:
 
 def study_path(conf_dir: Path, name: str) -> Path:
     path = Path(conf_dir) / "study" / f"{name}.yaml"
-    if not path.exists():
+    if name not in available_studies(conf_dir):  # a name, never a path (../study/smoke)
         valid = ", ".join(available_studies(conf_dir))
         raise ValueError(f"unknown study {name!r}; valid: {valid}")
     return path
@@ -124,6 +128,10 @@ def expand_study(conf_dir: Path, name: str, scale: str) -> list[Run]:
         overrides = {**(study.get("overrides") or {}), **(block.get("overrides") or {}),
                      **(study_scale.get("overrides") or {}), **(block_scale.get("overrides") or {})}
         resources = {**(study_scale.get("resources") or {}), **(block_scale.get("resources") or {})}
+        for axis, values in axes.items():
+            for value in values if isinstance(values, list) else [values]:
+                check_safe(axis, f"study {name} grid block {i + 1}: axis name {axis!r}", allow=r"[A-Za-z0-9_.]+")
+                check_safe(str(value), f"study {name} grid block {i + 1}: axis {axis!r} value {value!r}")
         names = list(axes)
         for values in itertools.product(*(v if isinstance(v, list) else [v] for v in axes.values())):
             point = dict(zip(names, values))
@@ -138,5 +146,15 @@ def expand_study(conf_dir: Path, name: str, scale: str) -> list[Run]:
     return list(runs.values())
 
 
+def check_safe(text: str, where: str, allow: str = SAFE_VALUE.pattern) -> None:
+    """Refuse what could not be a plain folder or shell word (a quote, $, `, ;, a space, a slash ...)."""
+    if not re.fullmatch(allow, text):
+        raise ValueError(f"{where} holds characters that may not reach a run folder or a shell; "
+                         f"valid: {SAFE_VALUE_TEXT}")
+
+
 def study_figures(conf_dir: Path, name: str) -> list[str]:
-    return list(load_study(conf_dir, name).get("figures") or [])
+    figures = list(load_study(conf_dir, name).get("figures") or [])
+    for figure in figures:
+        check_safe(str(figure), f"study {name}: figure {figure!r}", allow=r"[a-z0-9_]+")
+    return figures

@@ -27,6 +27,11 @@ def gpus_given():
 
 ACCELERATOR = "gpu" if config["accelerator"] == "gpu" or gpus_given() > 0 else "cpu"
 RESULTS = config["results"]
+# Every path below results/ reaches a rule's shell (quoted) and a Hydra override (single-quoted): no quotes,
+# no $, `, ;, spaces or other shell characters, whatever the quoting.
+if not re.fullmatch(r"[A-Za-z0-9_./+-]+", RESULTS):
+    raise WorkflowError(f"fanin: results={RESULTS!r} holds shell or quote characters; "
+                        "valid: a path of letters, digits and _ . / + -")
 SCALE = config["scale"]
 # Jobs run the interpreter Snakemake runs in (the project's .venv, or an activated conda env made from
 # environment.yml); with --software-deployment-method conda, the python of workflow/envs/fanin.yaml.
@@ -44,6 +49,11 @@ except ValueError as error:
 
 def run_dir(study, run):
     return f"{RESULTS}/{study}/runs/{run}"
+
+
+def run_dir_override(wildcards):
+    """hydra.run.dir, single-quoted for Hydra (its folder holds '='), then quoted for the shell."""
+    return shlex.quote(f"hydra.run.dir='{run_dir(wildcards.study, wildcards.run)}'")
 
 
 def study_runs(study):

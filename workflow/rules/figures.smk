@@ -29,5 +29,5 @@ for _figure in sorted({name for names in FIGURES.values() for name in names}):
         conda:
             CONDA_ENV
         shell:
-            "{params.python} -m fanin.figures {params.figure} --tables {params.tables:q} --out {params.stem:q}"
+            "{params.python} -m fanin.figures {params.figure:q} --tables {params.tables:q} --out {params.stem:q}"
             " > {log:q} 2>&1"

@@ -10,7 +10,7 @@ rule train:
     params:
         python=PYTHON,
         overrides=run_overrides,
-        run_dir=lambda w: run_dir(w.study, w.run),
+        run_dir=run_dir_override,
     log:
         f"{RESULTS}/{{study}}/logs/train/{{run}}.log",
     benchmark:
@@ -23,5 +23,4 @@ rule train:
     conda:
         CONDA_ENV
     shell:
-        "{params.python} -m fanin.train {params.overrides} threads={threads}"
-        " \"hydra.run.dir='{params.run_dir}'\" > {log:q} 2>&1"
+        "{params.python} -m fanin.train {params.overrides} threads={threads} {params.run_dir} > {log:q} 2>&1"

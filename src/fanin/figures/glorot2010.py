@@ -297,23 +297,6 @@ def fig9(tables: StudyTables) -> plt.Figure:
     return fig
 
 
-@register("glorot2010_fig11_test_error")
-def fig11(tables: StudyTables) -> plt.Figure:
-    curves = test_error_curves(tables, "shapeset")
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    final = curves[curves.step == curves.step.max()].set_index("model").error.sort_values(ascending=False)
-    for model in final.index:
-        rows = curves[curves.model == model]
-        ax.plot(rows.step.clip(lower=1), rows.error, marker="o", ms=2.5, lw=1.3,
-                ls="-" if model.endswith(" N") else "--", label=f"{model} ({final[model]:.1f}%)")
-    ax.set_xscale("log")
-    ax.set_xlabel("number of updates")
-    ax.set_ylabel("test error (%)")
-    ax.set_title("Glorot & Bengio Fig 11: test error during online training on Shapeset-3x2", fontsize=10)
-    ax.legend(fontsize=7)
-    return fig
-
-
 def test_error_curves(tables: StudyTables, dataset: str) -> pd.DataFrame:
     """Test error (%) per model and update, mean over seeds, of the runs at the selected learning rate."""
     metrics = select(tables.metrics, dataset=dataset, split="test", activation=list(ACTIVATIONS), init=list(INITS))
@@ -325,25 +308,42 @@ def test_error_curves(tables: StudyTables, dataset: str) -> pd.DataFrame:
     return curves
 
 
+def final_errors(curves: pd.DataFrame) -> pd.Series:
+    """Each model's test error (%) at its last step, highest first (the paper's legend order)."""
+    return curves.sort_values("step").groupby("model").error.last().sort_values(ascending=False)
+
+
+def draw_test_error(ax, tables: StudyTables, dataset: str, digits: int) -> None:
+    """Test error against updates, one line per model (solid: normalized init), legend by final error."""
+    curves = test_error_curves(tables, dataset)
+    final = final_errors(curves)
+    for model in final.index:
+        rows = curves[curves.model == model]
+        ax.plot(rows.step.clip(lower=1), rows.error, marker="o", ms=2.5, lw=1.3,
+                ls="-" if model.endswith(" N") else "--", label=f"{model} ({final[model]:.{digits}f}%)")
+    ax.set_xscale("log")
+    ax.set_xlabel("number of updates")
+    ax.set_ylabel("test error (%)")
+    ax.legend(fontsize=7)
+
+
+@register("glorot2010_fig11_test_error")
+def fig11(tables: StudyTables) -> plt.Figure:
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    draw_test_error(ax, tables, "shapeset", digits=1)
+    ax.set_title("Glorot & Bengio Fig 11: test error during online training on Shapeset-3x2", fontsize=10)
+    return fig
+
+
 @register("glorot2010_fig12_test_error_mnist_cifar10")
 def fig12(tables: StudyTables) -> plt.Figure:
-    """Fig 12: test error during training on MNIST (and CIFAR-10 where the study has it), legend ordered by
-    final error as in the paper."""
+    """Fig 12: test error during training on MNIST (and CIFAR-10 where the study has it)."""
     datasets = [d for d in ("mnist", "cifar10") if d in set(tables.metrics.dataset)]
     require(pd.DataFrame({"d": datasets}), "MNIST or CIFAR-10 runs")
     fig, axes = plt.subplots(1, len(datasets), figsize=(6.5 * len(datasets), 4.3), squeeze=False)
     for ax, dataset in zip(axes[0], datasets):
-        curves = test_error_curves(tables, dataset)
-        final = curves[curves.step == curves.step.max()].set_index("model").error.sort_values(ascending=False)
-        for model in final.index:
-            rows = curves[curves.model == model]
-            ax.plot(rows.step.clip(lower=1), rows.error, marker="o", ms=2.5, lw=1.3,
-                    ls="-" if model.endswith(" N") else "--", label=f"{model} ({final[model]:.2f}%)")
-        ax.set_xscale("log")
-        ax.set_xlabel("number of updates")
-        ax.set_ylabel("test error (%)")
-        ax.set_title(f"{dataset}", fontsize=10)
-        ax.legend(fontsize=7)
+        draw_test_error(ax, tables, dataset, digits=2)
+        ax.set_title(dataset, fontsize=10)
     fig.suptitle("Glorot & Bengio Fig 12: test error during training (legend: decreasing final error)", fontsize=10)
     fig.tight_layout()
     return fig
