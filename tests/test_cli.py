@@ -58,3 +58,11 @@ def test_the_public_overrides_run_a_measured_run(tmp_path):
     metrics = pd.read_parquet(run_dir / "metrics.parquet")
     assert metrics.step.max() == 50
     assert abs(metrics.epoch.max() - 50 * 20 / 1197) < 1e-9  # 1,197 training digits
+
+
+def test_a_minibatch_larger_than_the_training_set_is_one_line_naming_the_sizes(tmp_path):
+    result = fanin_train("data=digits", "data.batch_size=5000", f"hydra.run.dir={tmp_path}")
+    assert result.returncode != 0
+    assert last_line(result) == ("fanin.train: data.batch_size=5000 is larger than the training set "
+                                 "(1197 examples); valid: 1..1197")
+    assert not (tmp_path / "summary.json").exists()

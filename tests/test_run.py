@@ -134,3 +134,21 @@ def test_a_rerun_removes_stale_outputs_first(tmp_path):
 def test_out_of_range_settings_are_refused_with_the_range(tmp_path, override, message):
     with pytest.raises(ValueError, match=message):
         train_run(compose(*SMALL_RUN, override), tmp_path)
+
+
+def test_a_minibatch_larger_than_the_training_set_is_refused_with_the_sizes(tmp_path):
+    from fanin.run import train_run
+
+    with pytest.raises(ValueError, match=r"data.batch_size=5000 is larger than the training set \(1197 examples\); "
+                                         r"valid: 1..1197"):
+        train_run(compose(*SMALL_RUN, "data.batch_size=5000"), tmp_path)
+    assert not (tmp_path / "summary.json").exists()
+
+
+def test_a_run_that_stops_short_without_diverging_is_never_reported_complete(tmp_path, monkeypatch):
+    import fanin.run as run
+
+    monkeypatch.setattr(run, "fit", lambda *args, **kwargs: 0)  # as if no update had happened
+    with pytest.raises(run.RunIncomplete, match="after 0 of trainer.max_steps=60 updates"):
+        run.train_run(compose(*SMALL_RUN), tmp_path)
+    assert not (tmp_path / "summary.json").exists()

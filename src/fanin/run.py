@@ -46,6 +46,10 @@ class RunInterrupted(RuntimeError):
     """SIGTERM stopped the run between two steps; its checkpoint resumes it when it is started again."""
 
 
+class RunIncomplete(RuntimeError):
+    """Training ended short of trainer.max_steps without diverging: never reported as `completed`."""
+
+
 OUTPUTS = ("config.yaml", *(f"{t}.parquet" for t in (*TABLES, *OPTIONAL_TABLES)), "provenance.json", "summary.json")
 LSUV_BATCH = 500
 
@@ -120,7 +124,10 @@ def train_run(config: dict, out_dir: str | Path) -> dict:
                                 p.get("jacobian_examples", 2), sink=sink)
     checkpointing = Checkpointing(checkpoint_dir, fingerprint, stream, every_s=t.get("checkpoint_every_s", 600),
                                   every_steps=t.get("checkpoint_every_steps"), sink_run_id=sink.run_id)
-    fit(module, DataLoader(stream, batch_size=None), t, measurements, checkpointing, resume_from)
+    updates = fit(module, DataLoader(stream, batch_size=None), t, measurements, checkpointing, resume_from)
+    if measurements.status == "completed" and updates < t["max_steps"]:
+        raise RunIncomplete(f"training stopped after {updates} of trainer.max_steps={t['max_steps']} updates "
+                           "without diverging; the run is not reported complete")
     train_time = time.perf_counter() - started
 
     tables = {**measurements.tables(), **optional_tables(config["probe"], splits, model, measurements)}
@@ -152,8 +159,9 @@ def optional_tables(p: dict, splits: DataSplits, model: MLP, measurements: Measu
 
 
 def fit(module: InitStudyModule, loader: DataLoader, t: dict, measurements: Measurements,
-        checkpointing: Checkpointing, resume_from: Path | None) -> None:
-    """Train `module` with Lightning as `t` (the trainer config) says, from `resume_from` if given."""
+        checkpointing: Checkpointing, resume_from: Path | None) -> int:
+    """Train `module` with Lightning as `t` (the trainer config) says, from `resume_from` if given; the
+    number of updates done."""
     accelerator, devices, claim = t.get("accelerator", "cpu"), t.get("devices", 1), None
     if accelerator in ("gpu", "cuda") and devices == 1:
         # several runs share a workstation's GPUs: each takes a device of its own (see fanin.devices)
@@ -179,6 +187,7 @@ def fit(module: InitStudyModule, loader: DataLoader, t: dict, measurements: Meas
                 trainer.fit(module, train_dataloaders=loader, ckpt_path=resume_from)
             else:
                 measurements.measure(0, module)
+            return trainer.global_step
     except SIGTERMException:
         raise RunInterrupted(f"SIGTERM at step {trainer.global_step}; checkpoint {checkpointing.path}, "
                              "run it again to resume") from None

@@ -40,12 +40,12 @@ def main() -> None:
 
     @hydra.main(config_path=str(CONF_DIR), config_name="train", version_base="1.3")
     def run(cfg: DictConfig) -> None:
-        from fanin.run import RunInterrupted, train_run
+        from fanin.run import RunIncomplete, RunInterrupted, train_run
 
         config = OmegaConf.to_container(cfg, resolve=True)
         try:
             train_run(config, HydraConfig.get().runtime.output_dir)
-        except (ValueError, FileNotFoundError, RunInterrupted) as error:
+        except (ValueError, FileNotFoundError, RunInterrupted, RunIncomplete) as error:
             sys.exit(f"fanin.train: {error}")
 
     run()

@@ -42,6 +42,7 @@ class TrainSource:
     """
 
     epoch_size: int
+    max_batch_size: int | None = None  # a finite training set cannot fill a larger minibatch
 
     def block(self, batch_size: int, generator: torch.Generator) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """The batches of one block; the generator is used only before the first batch is returned."""
@@ -58,7 +59,7 @@ class ArraySource(TrainSource):
 
     def __init__(self, x: torch.Tensor, y: torch.Tensor) -> None:
         self.x, self.y = x, y
-        self.epoch_size = len(y)
+        self.epoch_size = self.max_batch_size = len(y)
 
     def block(self, batch_size: int, generator: torch.Generator) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         n = len(self.y)

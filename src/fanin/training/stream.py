@@ -22,6 +22,10 @@ KEPT_BLOCKS = 4
 
 class TrainStream(IterableDataset):
     def __init__(self, source: TrainSource, batch_size: int, seed: int) -> None:
+        if source.max_batch_size is not None and batch_size > source.max_batch_size:
+            # every epoch would be empty and the weights would never change
+            raise ValueError(f"data.batch_size={batch_size} is larger than the training set "
+                             f"({source.max_batch_size} examples); valid: 1..{source.max_batch_size}")
         self.source, self.batch_size, self.seed = source, batch_size, seed
         self.blocks: deque[tuple[int, torch.Tensor]] = deque(maxlen=KEPT_BLOCKS)
         self.resume_from: dict | None = None
@@ -34,12 +38,15 @@ class TrainStream(IterableDataset):
             step, skip = self.resume_from["block_step"], self.resume_from["step"] - self.resume_from["block_step"]
         while True:
             self.blocks.append((step, generator.get_state()))
+            block_start = step
             for batch in self.source.block(self.batch_size, generator):
                 step += 1
                 if skip:
                     skip -= 1
                     continue
                 yield batch
+            if step == block_start:  # an empty block would spin here forever without one update
+                raise ValueError(f"the training data gave no minibatch of data.batch_size={self.batch_size}")
 
     def state_at(self, step: int) -> dict:
         """What `resume` needs to continue the stream with the batch of step `step + 1`."""
