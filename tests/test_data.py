@@ -119,3 +119,48 @@ def test_shapeset_streams_new_examples_and_keeps_fixed_test_set():
     first, later = next(batches)[0], [next(batches)[0] for _ in range(60)][-1]
     assert not torch.equal(first, later)
     assert torch.equal(load_data("shapeset", valid_size=200, test_size=300).test[0], splits.test[0])
+
+
+class _Payload:
+    """Pickles to a call of os.system: what a crafted CIFAR-10 batch would carry."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        import os
+
+        return os.system, (f"touch {self.marker}",)
+
+
+def _cifar_folder(tmp_path, test_batch: bytes):
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "cifar-10-batches-py"
+    folder.mkdir()
+    for name in [f"data_batch_{i}" for i in range(1, 6)]:
+        batch = {b"data": rng.integers(0, 256, (20, 3072), dtype=np.uint8), b"labels": list(range(10)) * 2}
+        (folder / name).write_bytes(pickle.dumps(batch))
+    (folder / "test_batch").write_bytes(test_batch)
+    return folder
+
+
+def test_a_crafted_cifar10_batch_cannot_run_a_command(tmp_path):
+    marker = tmp_path / "pwned"
+    folder = _cifar_folder(tmp_path, pickle.dumps({b"data": _Payload(marker), b"labels": [0]}))
+    with pytest.raises(ValueError, match=f"{folder / 'test_batch'} is not a CIFAR-10 python batch.*posix.system"):
+        load_data("cifar10", root=str(tmp_path), valid_size=10)
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"not a pickle at all", "is not a CIFAR-10 python batch"),
+    (b"", "is not a CIFAR-10 python batch"),
+    (pickle.dumps({b"labels": [0]}), "lacks the keys b'data' and b'labels'"),
+    (pickle.dumps({b"data": np.zeros((3, 3072), np.uint8), b"labels": [0, 1]}), "3 images but 2 labels"),
+    (pickle.dumps({b"data": np.zeros((2, 3072), np.uint8), b"labels": [0, 10]}), "labels outside 0..9"),
+])
+def test_a_broken_cifar10_batch_is_one_line_naming_the_file(tmp_path, content, message):
+    folder = _cifar_folder(tmp_path, content)
+    with pytest.raises(ValueError, match=message) as error:
+        load_data("cifar10", root=str(tmp_path), valid_size=10)
+    assert str(folder / "test_batch") in str(error.value) and "\n" not in str(error.value)

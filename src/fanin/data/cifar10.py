@@ -14,11 +14,37 @@ TEST_BATCH = "test_batch"
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 
 
+# What a CIFAR-10 batch may name: numpy's array reconstruction, nothing that could run code.
+ALLOWED_GLOBALS = {(module, name) for module in ("numpy.core.multiarray", "numpy._core.multiarray")
+                   for name in ("_reconstruct", "scalar")} | {("numpy", "ndarray"), ("numpy", "dtype")}
+
+
+class BatchUnpickler(pickle.Unpickler):
+    """A pickle reader that refuses every global but numpy's arrays: a crafted file cannot run a command."""
+
+    def find_class(self, module: str, name: str):
+        if (module, name) not in ALLOWED_GLOBALS:
+            raise pickle.UnpicklingError(f"it names {module}.{name}, which a CIFAR-10 batch never does")
+        return super().find_class(module, name)
+
+
 def read_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    with open(path, "rb") as f:
-        batch = pickle.load(f, encoding="bytes")
-    data = batch[b"data"].reshape(-1, 3, 32, 32)
-    return data, np.asarray(batch[b"labels"], dtype=np.int64)
+    """(images uint8 (n, 3, 32, 32), labels int64 (n,)) of one python batch; one-line errors naming the file."""
+    try:
+        with open(path, "rb") as f:
+            batch = BatchUnpickler(f, encoding="bytes").load()
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError) as error:
+        raise ValueError(f"{path} is not a CIFAR-10 python batch ({error})") from None
+    if not isinstance(batch, dict) or b"data" not in batch or b"labels" not in batch:
+        raise ValueError(f"{path} is not a CIFAR-10 python batch: it lacks the keys b'data' and b'labels'")
+    data, labels = np.asarray(batch[b"data"]), np.asarray(batch[b"labels"], dtype=np.int64)
+    if data.ndim != 2 or data.shape[1] != 3 * 32 * 32:
+        raise ValueError(f"{path}: data has shape {data.shape}; valid: (n, 3072) for 32x32 colour images")
+    if len(data) != len(labels):
+        raise ValueError(f"{path}: {len(data)} images but {len(labels)} labels")
+    if len(labels) and (labels.min() < 0 or labels.max() >= len(CLASSES)):
+        raise ValueError(f"{path}: labels outside 0..{len(CLASSES) - 1}")
+    return data.reshape(-1, 3, 32, 32), labels
 
 
 def load(root: str | None = None, valid_size: int = 5_000, normalize: bool = True, **_) -> DataSplits:
