@@ -84,6 +84,16 @@ def test_an_unknown_study_or_scale_is_refused_in_one_line(workflow_dir):
     assert "'huge' is not one of ['smoke', 'quick', 'long', 'paper']" in result.stdout + result.stderr
 
 
+@pytest.mark.parametrize("studies, expected", [
+    ("studies=[]", "should be non-empty"),
+    ("studies=glorot2010", "fanin: studies=glorot2010 must be a list; write studies=[glorot2010]"),
+])
+def test_an_empty_or_bare_study_list_is_refused(workflow_dir, studies, expected):
+    result = snakemake(workflow_dir, "-n", "--config", studies)
+    assert result.returncode != 0
+    assert expected in result.stdout + result.stderr
+
+
 @pytest.fixture(scope="module")
 def smoke_results(tmp_path_factory) -> Path:
     where = workflow_copy(tmp_path_factory.mktemp("smoke"))

@@ -115,7 +115,16 @@ def test_a_too_large_init_diverges_and_the_run_says_so(tmp_path):
     summary = train_run(config, tmp_path)
     assert summary["status"] == "diverged"
     assert summary["steps"] < 200
-    assert (tmp_path / "summary.json").is_file()
+    # valid JSON: a NaN loss is written as null (json.loads alone would accept a bare NaN)
+    strict = json.loads((tmp_path / "summary.json").read_text(), parse_constant=lambda c: pytest.fail(c))
+    assert strict["status"] == "diverged" and None in strict.values()
+
+
+def test_a_temporary_file_left_by_a_killed_write_does_not_survive_the_next_attempt(tmp_path):
+    stale = tmp_path / ".metrics.parquet.abc123.tmp"
+    stale.write_bytes(b"")  # what SIGKILL during atomic_write leaves
+    train_run(compose(*SMALL_RUN, "trainer.max_steps=5"), tmp_path)
+    assert not stale.exists() and not list(tmp_path.glob(".*.tmp"))
 
 
 def test_a_rerun_removes_stale_outputs_first(tmp_path):

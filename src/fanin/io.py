@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from collections.abc import Callable
@@ -12,11 +13,14 @@ import pandas as pd
 import yaml
 
 
+TEMP_SUFFIX = ".tmp"
+
+
 def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
     """Call `write(tmp)` on a temporary file beside `path`, then rename it over `path` (atomic on POSIX)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
     os.close(fd)
     try:
         write(Path(tmp))
@@ -32,8 +36,26 @@ def write_parquet(frame: pd.DataFrame, path: str | Path) -> Path:
     return atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False))
 
 
+def remove_stale_temporaries(folder: str | Path) -> None:
+    """Delete what atomic_write leaves behind when its process is killed mid-write (SIGKILL skips cleanup)."""
+    for stale in Path(folder).glob(f".*{TEMP_SUFFIX}"):
+        stale.unlink(missing_ok=True)
+
+
+def _json_safe(value):
+    """NaN and infinities as null: bare NaN is not JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
+
+
 def write_json(record: dict, path: str | Path) -> Path:
-    return atomic_write(path, lambda tmp: tmp.write_text(json.dumps(record, indent=2, default=str) + "\n"))
+    text = json.dumps(_json_safe(record), indent=2, default=str, allow_nan=False) + "\n"
+    return atomic_write(path, lambda tmp: tmp.write_text(text))
 
 
 def write_yaml(record: dict, path: str | Path) -> Path:

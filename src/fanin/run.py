@@ -25,7 +25,7 @@ from fanin.contract import OPTIONAL_TABLES, TABLES
 from fanin.data import DataSplits, load_data
 from fanin.devices import claim_device
 from fanin.inits import initialize
-from fanin.io import write_json, write_parquet, write_yaml
+from fanin.io import remove_stale_temporaries, write_json, write_parquet, write_yaml
 from fanin.model import MLP
 from fanin.probes.boundary import decision_boundary
 from fanin.probes.cost_surface import cost_surface
@@ -101,6 +101,7 @@ def train_run(config: dict, out_dir: str | Path) -> dict:
     out_dir.mkdir(parents=True, exist_ok=True)
     for name in OUTPUTS:  # a re-run must never leave an old summary beside new, partial tables
         (out_dir / name).unlink(missing_ok=True)
+    remove_stale_temporaries(out_dir)
     write_yaml(config, out_dir / "config.yaml")
     if config.get("threads"):
         torch.set_num_threads(int(config["threads"]))

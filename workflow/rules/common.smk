@@ -11,6 +11,8 @@ from snakemake.utils import validate
 from fanin.contract import OPTIONAL_TABLES, TABLES
 from fanin.studies import available_studies, expand_study, study_figures
 
+if "studies" in config and not isinstance(config["studies"], list):  # before the schema's long dump
+    raise WorkflowError(f"fanin: studies={config['studies']} must be a list; write studies=[{config['studies']}]")
 validate(config, schema="../schemas/config.schema.yaml")
 
 CONF = Path(workflow.basedir) / "conf"
