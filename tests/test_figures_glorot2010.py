@@ -11,8 +11,9 @@ from fanin.run import train_run
 from fanin.studies import run_id
 from tests.conftest import compose
 
-SHAPESET = ("data=shapeset", "data.valid_size=500", "data.test_size=500", "model.width=1000", "optim.lr=0.1",
-            "probe.every=100")
+COMMON = ("model.width=1000", "optim.lr=0.1", "probe.every=100")
+DATA = {"shapeset": ("data=shapeset", "data.valid_size=500", "data.test_size=500"),
+        "mnist": ("data=mnist", "data.subset_valid_size=300", "data.subset_test_size=300")}
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +23,7 @@ def tables(tmp_path_factory) -> StudyTables:
     both inits, 300 updates (Fig 12)."""
     root = tmp_path_factory.mktemp("glorot2010")
     fig1_fig5 = ("probe.examples=2", "probe.cost_surface=true", "probe.jacobian_steps=[]")
-    mnist = ("data=mnist", "data.subset_valid_size=300", "data.subset_test_size=300", "probe.jacobian_steps=[]")
+    mnist = ("probe.jacobian_steps=[]",)
     runs = {
         ("shapeset", "sigmoid", "standard", 4, 300): (),
         ("shapeset", "tanh", "standard", 5, 0): (),
@@ -35,7 +36,7 @@ def tables(tmp_path_factory) -> StudyTables:
     for (data, activation, init, depth, steps), extra in runs.items():
         axes = {"data": data, "activation": activation, "init": init, "depth": depth, "width": 1000, "seed": 0}
         ids.append(run_id(axes))
-        train_run(compose(*SHAPESET, f"model.activation={activation}", f"init={init}", f"model.depth={depth}",
+        train_run(compose(*DATA[data], *COMMON, f"model.activation={activation}", f"init={init}", f"model.depth={depth}",
                           f"trainer.max_steps={steps}", *extra), root / "runs" / ids[-1])
     collect(root / "runs", ids, root / "tables")
     return StudyTables.load(root / "tables")
