@@ -164,3 +164,29 @@ def test_a_broken_cifar10_batch_is_one_line_naming_the_file(tmp_path, content, m
     with pytest.raises(ValueError, match=message) as error:
         load_data("cifar10", root=str(tmp_path), valid_size=10)
     assert str(folder / "test_batch") in str(error.value) and "\n" not in str(error.value)
+
+
+def _break(path, how: str) -> None:
+    if how == "empty":
+        path.write_bytes(b"")
+    elif how == "not gzip":
+        path.unlink()
+        (path.parent / (path.name + ".gz")).write_bytes(b"this is not gzip")
+    elif how == "labels out of range":
+        write_idx(path, np.full(120, 12))
+    elif how == "count mismatch":
+        write_idx(path, np.arange(100) % 10)
+
+
+@pytest.mark.parametrize("how, message", [
+    ("empty", r"is not an IDX file \(0 bytes"),
+    ("not gzip", "cannot be read"),
+    ("labels out of range", "labels outside 0..9"),
+    ("count mismatch", "labels for the 120 images of"),
+])
+def test_a_broken_mnist_file_is_one_line_naming_the_file(mnist_root, how, message):
+    labels = mnist_root / IDX_FILES["train_labels"]
+    _break(labels, how)
+    with pytest.raises(ValueError, match=message) as error:
+        load_data("mnist", root=str(mnist_root), valid_size=20)
+    assert IDX_FILES["train_labels"] in str(error.value) and "\n" not in str(error.value)

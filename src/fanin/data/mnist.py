@@ -22,16 +22,33 @@ IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f
 def read_idx(path: Path) -> np.ndarray:
     """Read an IDX file (optionally gzipped): magic 0x0000 <dtype> <ndim>, ndim big-endian uint32 sizes, data."""
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as f:
-        raw = f.read()
+    try:
+        with opener(path, "rb") as f:
+            raw = f.read()
+    except (OSError, EOFError) as error:  # gzip.BadGzipFile is an OSError
+        raise ValueError(f"{path} cannot be read ({error})") from None
+    if len(raw) < 4:
+        raise ValueError(f"{path} is not an IDX file ({len(raw)} bytes, shorter than its 4-byte magic number)")
     zero, dtype_code, ndim = struct.unpack(">HBB", raw[:4])
-    if zero != 0 or dtype_code not in IDX_DTYPES:
-        raise ValueError(f"{path} is not an IDX file (bad magic number)")
+    if zero != 0 or dtype_code not in IDX_DTYPES or len(raw) < 4 + 4 * ndim:
+        raise ValueError(f"{path} is not an IDX file (bad magic number or header)")
     shape = struct.unpack(f">{ndim}I", raw[4 : 4 + 4 * ndim])
     data = np.frombuffer(raw, dtype=IDX_DTYPES[dtype_code], offset=4 + 4 * ndim).copy()
     if data.size != int(np.prod(shape)):
         raise ValueError(f"{path}: header says shape {shape} but holds {data.size} values (truncated?)")
     return data.reshape(shape)
+
+
+def read_pair(images_path: Path, labels_path: Path, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Images scaled to [0, 1] (n, rows, cols) and their labels, checked against each other."""
+    images, labels = read_idx(images_path), read_idx(labels_path)
+    if images.ndim != 3:
+        raise ValueError(f"{images_path}: images of shape {images.shape}; valid: (n, rows, cols)")
+    if labels.ndim != 1 or len(labels) != len(images):
+        raise ValueError(f"{labels_path}: {labels.shape} labels for the {len(images)} images of {images_path}")
+    if len(labels) and (labels.min() < 0 or labels.max() >= num_classes):
+        raise ValueError(f"{labels_path}: labels outside 0..{num_classes - 1}")
+    return images / 255.0, labels.astype(np.int64)
 
 
 def find_idx(root: Path, stem: str) -> Path | None:
@@ -57,7 +74,7 @@ def load(root: str | None = None, valid_size: int = 10_000, test_size: int | Non
     if missing:
         raise FileNotFoundError(f"data.root={root} lacks MNIST files {', '.join(missing)} "
                                 f"(expected: {', '.join(IDX_FILES.values())}, optionally .gz)")
-    x_all, y_all = read_idx(paths["train_images"]) / 255.0, read_idx(paths["train_labels"])
-    x_test, y_test = read_idx(paths["test_images"]) / 255.0, read_idx(paths["test_labels"])
+    x_all, y_all = read_pair(paths["train_images"], paths["train_labels"], len(classes))
+    x_test, y_test = read_pair(paths["test_images"], paths["test_labels"], len(classes))
     train, valid, _ = split_arrays(x_all, y_all, valid_size, None)
     return from_arrays("mnist", f"IDX files in {root_path}", classes, train, valid, (x_test, y_test), normalize)
