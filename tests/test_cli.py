@@ -66,3 +66,20 @@ def test_a_minibatch_larger_than_the_training_set_is_one_line_naming_the_sizes(t
     assert last_line(result) == ("fanin.train: data.batch_size=5000 is larger than the training set "
                                  "(1197 examples); valid: 1..1197")
     assert not (tmp_path / "summary.json").exists()
+
+
+@pytest.mark.parametrize("override, expected", [
+    ("model.depth=2.5", "fanin.train: model.depth=2.5 is not an integer like its default 5; valid: an integer"),
+    ("model.width=abc", "fanin.train: model.width='abc' is not an integer like its default 1000; valid: an integer"),
+    ("optim.lr=abc", "fanin.train: optim.lr='abc' is not a number like its default 0.01; valid: a number"),
+    ("model.batch_norm=3", "fanin.train: model.batch_norm=3 is not true or false like its default False"),
+    ("+optim.lrr=0.1", "fanin.train: unknown key optim.lrr; valid: lr, momentum, nesterov, weight_decay"),
+    ("+trainer.max_step=5", "fanin.train: unknown key trainer.max_step; valid: accelerator, checkpoint_dir,"),
+    ("+foo=1", "fanin.train: unknown key foo; valid: data, init, logger, model, optim, probe, seed, study_name"),
+])
+def test_a_wrong_type_or_an_unknown_key_is_one_line(tmp_path, override, expected):
+    result = fanin_train("data=digits", override, f"hydra.run.dir={tmp_path}")
+    assert result.returncode != 0
+    assert result.stderr.strip().count("\n") == 0, result.stderr
+    assert result.stderr.strip().startswith(expected), result.stderr
+    assert not (tmp_path / "summary.json").exists()

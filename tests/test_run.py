@@ -161,3 +161,32 @@ def test_a_run_that_stops_short_without_diverging_is_never_reported_complete(tmp
     with pytest.raises(run.RunIncomplete, match="after 0 of trainer.max_steps=60 updates"):
         run.train_run(compose(*SMALL_RUN), tmp_path)
     assert not (tmp_path / "summary.json").exists()
+
+
+@pytest.mark.parametrize("override, message", [
+    ("seed=-1", r"seed=-1 is out of range; valid: an integer in 0..4294967295"),
+    ("seed=4294967296", r"seed=4294967296 is out of range"),
+    ("probe.size=0", r"probe.size=0 is out of range; valid: an integer >= 1"),
+    ("probe.bins=1", r"probe.bins=1 is out of range; valid: an integer >= 2"),
+    ("probe.every=0", r"probe.every=0 is out of range"),
+])
+def test_out_of_range_seeds_and_probe_settings_are_refused_naming_the_key(tmp_path, override, message):
+    with pytest.raises(ValueError, match=message):
+        train_run(compose(*SMALL_RUN, override), tmp_path)
+    assert not (tmp_path / "summary.json").exists()
+
+
+def test_a_run_folder_that_is_a_file_is_one_line(tmp_path):
+    (tmp_path / "run").write_text("")
+    with pytest.raises(ValueError, match=f"the run folder {tmp_path / 'run'} is not a writable folder"):
+        train_run(compose(*SMALL_RUN), tmp_path / "run")
+
+
+def test_a_read_only_run_folder_is_one_line(tmp_path):
+    import os
+
+    if os.geteuid() == 0:
+        pytest.skip("root writes into read-only folders")
+    (tmp_path / "run").mkdir(mode=0o555)
+    with pytest.raises(ValueError, match="is not a writable folder"):
+        train_run(compose(*SMALL_RUN), tmp_path / "run")

@@ -89,8 +89,17 @@ def check_config(config: dict) -> None:
         raise ValueError(f"data.batch_size={batch_size} is out of range; valid: an integer >= 1")
     if not isinstance(max_steps, int) or max_steps < 0:
         raise ValueError(f"trainer.max_steps={max_steps} is out of range; valid: an integer >= 0")
-    if not isinstance(config["seed"], int):
-        raise ValueError(f"seed={config['seed']!r} is not valid; valid: an integer")
+    seed = config["seed"]
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**32:
+        raise ValueError(f"seed={seed!r} is out of range; valid: an integer in 0..{2**32 - 1}")
+    p = config["probe"]
+    for key, low in PROBE_MINIMA.items():
+        if key in p and (not isinstance(p[key], int) or isinstance(p[key], bool) or p[key] < low):
+            raise ValueError(f"probe.{key}={p[key]!r} is out of range; valid: an integer >= {low}")
+
+
+# The probe batch, schedule and histograms need at least these; 0 turns Jacobians and examples off.
+PROBE_MINIMA = {"size": 1, "every": 1, "per_decade": 1, "bins": 2, "jacobian_examples": 0, "examples": 0}
 
 
 def train_run(config: dict, out_dir: str | Path) -> dict:
@@ -98,11 +107,14 @@ def train_run(config: dict, out_dir: str | Path) -> dict:
     started = time.perf_counter()
     out_dir = Path(out_dir)
     check_config(config)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for name in OUTPUTS:  # a re-run must never leave an old summary beside new, partial tables
-        (out_dir / name).unlink(missing_ok=True)
-    remove_stale_temporaries(out_dir)
-    write_yaml(config, out_dir / "config.yaml")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for name in OUTPUTS:  # a re-run must never leave an old summary beside new, partial tables
+            (out_dir / name).unlink(missing_ok=True)
+        remove_stale_temporaries(out_dir)
+        write_yaml(config, out_dir / "config.yaml")
+    except OSError as error:  # a file where the folder should be, no permission, a full disk
+        raise ValueError(f"the run folder {out_dir} is not a writable folder ({error.strerror or error})") from None
     if config.get("threads"):
         torch.set_num_threads(int(config["threads"]))
 
