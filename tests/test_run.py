@@ -169,6 +169,10 @@ def test_a_run_that_stops_short_without_diverging_is_never_reported_complete(tmp
     ("probe.size=0", r"probe.size=0 is out of range; valid: an integer >= 1"),
     ("probe.bins=1", r"probe.bins=1 is out of range; valid: an integer >= 2"),
     ("probe.every=0", r"probe.every=0 is out of range"),
+    ("probe.jacobian_steps=[a]", r"probe.jacobian_steps=\['a'\] is not valid; valid: a list of steps >= 0 and 'last'"),
+    ("data.valid_size=-5", r"data.valid_size=-5 is out of range; valid: an integer >= 1"),
+    ("trainer.accelerator=tpu", r"trainer.accelerator='tpu' is not valid; valid: cpu, gpu, cuda, auto"),
+    ("threads=0", r"threads=0 is out of range; valid: an integer >= 1, or null"),
 ])
 def test_out_of_range_seeds_and_probe_settings_are_refused_naming_the_key(tmp_path, override, message):
     with pytest.raises(ValueError, match=message):

@@ -92,14 +92,30 @@ def check_config(config: dict) -> None:
     seed = config["seed"]
     if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**32:
         raise ValueError(f"seed={seed!r} is out of range; valid: an integer in 0..{2**32 - 1}")
-    p = config["probe"]
-    for key, low in PROBE_MINIMA.items():
-        if key in p and (not isinstance(p[key], int) or isinstance(p[key], bool) or p[key] < low):
-            raise ValueError(f"probe.{key}={p[key]!r} is out of range; valid: an integer >= {low}")
+    for group, minima in MINIMA.items():
+        for key, low in minima.items():
+            value = config[group].get(key)
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < low):
+                raise ValueError(f"{group}.{key}={value!r} is out of range; valid: an integer >= {low}")
+    steps = config["probe"].get("jacobian_steps", [])
+    if not all(s == "last" or (isinstance(s, int) and not isinstance(s, bool) and s >= 0) for s in steps):
+        raise ValueError(f"probe.jacobian_steps={steps!r} is not valid; valid: a list of steps >= 0 and 'last'")
+    for key, valid in CHOICES.items():
+        group, name = key.split(".")
+        if config[group].get(name, valid[0]) not in valid:
+            raise ValueError(f"{key}={config[group][name]!r} is not valid; valid: {', '.join(valid)}")
+    if config.get("threads") is not None and (not isinstance(config["threads"], int) or config["threads"] < 1):
+        raise ValueError(f"threads={config['threads']!r} is out of range; valid: an integer >= 1, or null")
 
 
-# The probe batch, schedule and histograms need at least these; 0 turns Jacobians and examples off.
-PROBE_MINIMA = {"size": 1, "every": 1, "per_decade": 1, "bins": 2, "jacobian_examples": 0, "examples": 0}
+# Smallest valid values: the probe batch, schedule and histograms need these (0 turns Jacobians and examples
+# off); data sizes count examples (a data set's loader checks them against what it holds).
+MINIMA = {
+    "probe": {"size": 1, "every": 1, "per_decade": 1, "bins": 2, "jacobian_examples": 0, "examples": 0},
+    "data": {"valid_size": 1, "test_size": 1, "epoch_size": 1, "chunk": 1, "n": 1, "subset_valid_size": 1,
+             "subset_test_size": 1},
+}
+CHOICES = {"trainer.accelerator": ("cpu", "gpu", "cuda", "auto"), "logger.mode": ("offline", "online", "disabled")}
 
 
 def train_run(config: dict, out_dir: str | Path) -> dict:
