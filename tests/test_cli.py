@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -69,17 +70,32 @@ def test_a_minibatch_larger_than_the_training_set_is_one_line_naming_the_sizes(t
 
 
 @pytest.mark.parametrize("override, expected", [
-    ("model.depth=2.5", "fanin.train: model.depth=2.5 is not an integer like its default 5; valid: an integer"),
-    ("model.width=abc", "fanin.train: model.width='abc' is not an integer like its default 1000; valid: an integer"),
-    ("optim.lr=abc", "fanin.train: optim.lr='abc' is not a number like its default 0.01; valid: a number"),
-    ("model.batch_norm=3", "fanin.train: model.batch_norm=3 is not true or false like its default False"),
-    ("+optim.lrr=0.1", "fanin.train: unknown key optim.lrr; valid: lr, momentum, nesterov, weight_decay"),
-    ("+trainer.max_step=5", "fanin.train: unknown key trainer.max_step; valid: accelerator, checkpoint_dir,"),
-    ("+foo=1", "fanin.train: unknown key foo; valid: data, init, logger, model, optim, probe, seed, study_name"),
+    ("model.depth=2.5", "model.depth=2.5 is not an integer like its default 5; valid: an integer"),
+    ("model.width=abc", "model.width='abc' is not an integer like its default 1000; valid: an integer"),
+    ("optim.lr=abc", "optim.lr='abc' is not a number like its default 0.01; valid: a number"),
+    ("model.batch_norm=3", "model.batch_norm=3 is not true or false like its default False"),
+    ("+optim.lrr=0.1", "unknown key optim.lrr; valid: lr, momentum, nesterov, weight_decay"),
+    ("+trainer.max_step=5", "unknown key trainer.max_step; valid: accelerator, checkpoint_dir,"),
+    ("+foo=1", "unknown key foo; valid: data, init, logger, model, optim, probe, seed, study_name"),
 ])
-def test_a_wrong_type_or_an_unknown_key_is_one_line(tmp_path, override, expected):
-    result = fanin_train("data=digits", override, f"hydra.run.dir={tmp_path}")
+def test_a_wrong_type_or_an_unknown_key_is_refused_naming_the_key(override, expected):
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    from fanin.train import CONF_DIR, check_keys_and_types
+
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose(config_name="train", overrides=["data=digits", override], return_hydra_config=True)
+        choices = dict(cfg.hydra.runtime.choices)
+    config = OmegaConf.to_container(cfg, resolve=False)
+    config.pop("hydra")
+    with pytest.raises(ValueError, match=re.escape(expected)):
+        check_keys_and_types(config, choices)
+
+
+def test_a_wrong_type_ends_the_command_in_one_line(tmp_path):
+    result = fanin_train("data=digits", "model.depth=2.5", f"hydra.run.dir={tmp_path}")
     assert result.returncode != 0
-    assert result.stderr.strip().count("\n") == 0, result.stderr
-    assert result.stderr.strip().startswith(expected), result.stderr
+    assert result.stderr.strip() == ("fanin.train: model.depth=2.5 is not an integer like its default 5; "
+                                     "valid: an integer")
     assert not (tmp_path / "summary.json").exists()
