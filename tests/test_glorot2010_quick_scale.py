@@ -19,10 +19,13 @@ import pytest
 
 from fanin.figures import glorot2010 as g
 from fanin.figures.common import StudyTables
+from fanin.studies import expand_study
+from tests.conftest import CONF_DIR
 
 pytestmark = pytest.mark.quick_scale
 LEARNERS = ("Tanh N", "Softsign N", "Softsign")
 CHANCE = 1 - 1 / 6  # always answering the most frequent class
+
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +33,12 @@ def tables() -> StudyTables:
     where = Path(os.environ.get("FANIN_RESULTS", "results")) / "glorot2010" / "tables"
     if not (where / "summary.csv").exists():
         pytest.skip(f"no glorot2010 tables in {where}: run `make run` (or snakemake --config scale=long) first")
-    return StudyTables.load(where)
+    tables = StudyTables.load(where)
+    runs = tables.summary.query("level == 'run' and dataset == 'shapeset' and depth == 5")
+    if runs.empty or runs.steps.min() < quick_updates():
+        pytest.skip(f"the glorot2010 tables in {where} are not from the quick or a larger scale "
+                    f"(fewer than {quick_updates()} updates)")
+    return tables
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +47,12 @@ def final(tables) -> dict[str, float]:
 
 
 SMALLEST_TEST_SET = 2000  # the quick scale's; long and paper test on more
+
+
+def quick_updates() -> int:
+    """The quick scale's updates per Shapeset model, as the study file says."""
+    run = next(r for r in expand_study(CONF_DIR, "glorot2010", "quick") if r.axes["depth"] == 5)
+    return int(next(o for o in reversed(run.overrides) if o.startswith("trainer.max_steps=")).split("=")[1])
 
 
 def margin(error_pct: float) -> float:
