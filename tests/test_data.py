@@ -156,7 +156,7 @@ def test_a_crafted_cifar10_batch_cannot_run_a_command(tmp_path):
     (b"not a pickle at all", "is not a CIFAR-10 python batch"),
     (b"", "is not a CIFAR-10 python batch"),
     (pickle.dumps({b"labels": [0]}), "lacks the keys b'data' and b'labels'"),
-    (pickle.dumps({b"data": np.zeros((3, 3072), np.uint8), b"labels": [0, 1]}), "3 images but 2 labels"),
+    (pickle.dumps({b"data": np.zeros((3, 3072), np.uint8), b"labels": [0, 1]}), "2 labels for 3 images"),
     (pickle.dumps({b"data": np.zeros((2, 3072), np.uint8), b"labels": [0, 10]}), "labels outside 0..9"),
 ])
 def test_a_broken_cifar10_batch_is_one_line_naming_the_file(tmp_path, content, message):
@@ -182,7 +182,7 @@ def _break(path, how: str) -> None:
     ("empty", r"is not an IDX file \(0 bytes"),
     ("not gzip", "cannot be read"),
     ("labels out of range", "labels outside 0..9"),
-    ("count mismatch", "labels for the 120 images of"),
+    ("count mismatch", "100 labels for 120 images of"),
 ])
 def test_a_broken_mnist_file_is_one_line_naming_the_file(mnist_root, how, message):
     labels = mnist_root / IDX_FILES["train_labels"]

@@ -46,19 +46,21 @@ def final(tables) -> dict[str, float]:
     return g.final_errors(g.test_error_curves(tables, "shapeset")).to_dict()
 
 
-SMALLEST_TEST_SET = 2000  # the quick scale's; long and paper test on more
+def quick_setting(key: str) -> int:
+    """A Shapeset model's setting at the quick scale (the smallest that these tests accept), as the study says."""
+    run = next(r for r in expand_study(CONF_DIR, "glorot2010", "quick")
+               if r.axes["data"] == "shapeset" and r.axes["depth"] == 5)
+    return int(next(o for o in reversed(run.overrides) if o.startswith(f"{key}=")).split("=")[1])
 
 
 def quick_updates() -> int:
-    """The quick scale's updates per Shapeset model, as the study file says."""
-    run = next(r for r in expand_study(CONF_DIR, "glorot2010", "quick") if r.axes["depth"] == 5)
-    return int(next(o for o in reversed(run.overrides) if o.startswith("trainer.max_steps=")).split("=")[1])
+    return quick_setting("trainer.max_steps")
 
 
 def margin(error_pct: float) -> float:
-    """5 points, or four sampling sds of the difference of two error rates on the test set if larger."""
+    """5 points, or four sampling sds of the difference of two error rates on quick's (the smallest) test set."""
     p = error_pct / 100
-    return max(5.0, 400 * math.sqrt(2 * p * (1 - p) / SMALLEST_TEST_SET))
+    return max(5.0, 400 * math.sqrt(2 * p * (1 - p) / quick_setting("data.test_size")))
 
 
 def test_fig11_normalized_init_and_softsign_end_clearly_below_standard_tanh(final):

@@ -33,9 +33,11 @@ AXES = {
 FOLDER_TO_AXIS = {folder: axis for axis, (folder, _) in AXES.items()}
 REQUIRED_AXES = tuple(a for a in AXES if a != "lr")
 STUDY_KEYS = {"description", "grid", "overrides", "scales", "figures"}
-# Axis values name run folders and reach the shell of a rule: plain names and numbers only.
-SAFE_VALUE = re.compile(r"[A-Za-z0-9_.+-]+")
-SAFE_VALUE_TEXT = "letters, digits and _ . + -"
+# What may name a run folder and reach a rule's shell (pattern, as the error says it): plain words only.
+SAFE_VALUE = (r"[A-Za-z0-9_.+-]+", "letters, digits and _ . + -")
+SAFE_AXIS_NAME = (r"[A-Za-z0-9_.]+", "letters, digits and _ .")
+SAFE_FIGURE_NAME = (r"[a-z0-9_]+", "lower-case letters, digits and _")
+SAFE_PATH = (r"[A-Za-z0-9_./+-]+", "a path of letters, digits and _ . / + -")
 BLOCK_KEYS = {"name", "axes", "overrides", "scales"}
 SCALE_KEYS = {"axes", "overrides", "resources"}
 
@@ -130,7 +132,7 @@ def expand_study(conf_dir: Path, name: str, scale: str) -> list[Run]:
         resources = {**(study_scale.get("resources") or {}), **(block_scale.get("resources") or {})}
         for axis, values in axes.items():
             for value in values if isinstance(values, list) else [values]:
-                check_safe(axis, f"study {name} grid block {i + 1}: axis name {axis!r}", allow=r"[A-Za-z0-9_.]+")
+                check_safe(axis, f"study {name} grid block {i + 1}: axis name {axis!r}", SAFE_AXIS_NAME)
                 check_safe(str(value), f"study {name} grid block {i + 1}: axis {axis!r} value {value!r}")
         names = list(axes)
         for values in itertools.product(*(v if isinstance(v, list) else [v] for v in axes.values())):
@@ -146,15 +148,15 @@ def expand_study(conf_dir: Path, name: str, scale: str) -> list[Run]:
     return list(runs.values())
 
 
-def check_safe(text: str, where: str, allow: str = SAFE_VALUE.pattern) -> None:
-    """Refuse what could not be a plain folder or shell word (a quote, $, `, ;, a space, a slash ...)."""
-    if not re.fullmatch(allow, text):
-        raise ValueError(f"{where} holds characters that may not reach a run folder or a shell; "
-                         f"valid: {SAFE_VALUE_TEXT}")
+def check_safe(text: str, where: str, allow: tuple[str, str] = SAFE_VALUE) -> None:
+    """Refuse what could not be a plain folder or shell word (a quote, $, `, ;, a space ...)."""
+    pattern, valid = allow
+    if not re.fullmatch(pattern, text):
+        raise ValueError(f"{where} holds shell or quote characters; valid: {valid}")
 
 
 def study_figures(conf_dir: Path, name: str) -> list[str]:
     figures = list(load_study(conf_dir, name).get("figures") or [])
     for figure in figures:
-        check_safe(str(figure), f"study {name}: figure {figure!r}", allow=r"[a-z0-9_]+")
+        check_safe(str(figure), f"study {name}: figure {figure!r}", SAFE_FIGURE_NAME)
     return figures

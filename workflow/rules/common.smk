@@ -9,7 +9,7 @@ from snakemake.settings.types import DeploymentMethod
 from snakemake.utils import validate
 
 from fanin.contract import OPTIONAL_TABLES, TABLES
-from fanin.studies import available_studies, expand_study, study_figures
+from fanin.studies import SAFE_PATH, available_studies, check_safe, expand_study, study_figures
 
 if "studies" in config and not isinstance(config["studies"], list):  # before the schema's long dump
     raise WorkflowError(f"fanin: studies={config['studies']} must be a list; write studies=[{config['studies']}]")
@@ -31,9 +31,10 @@ ACCELERATOR = "gpu" if config["accelerator"] == "gpu" or gpus_given() > 0 else "
 RESULTS = config["results"]
 # Every path below results/ reaches a rule's shell (quoted) and a Hydra override (single-quoted): no quotes,
 # no $, `, ;, spaces or other shell characters, whatever the quoting.
-if not re.fullmatch(r"[A-Za-z0-9_./+-]+", RESULTS):
-    raise WorkflowError(f"fanin: results={RESULTS!r} holds shell or quote characters; "
-                        "valid: a path of letters, digits and _ . / + -")
+try:
+    check_safe(RESULTS, f"results={RESULTS!r}", SAFE_PATH)
+except ValueError as error:
+    raise WorkflowError(f"fanin: {error}")
 SCALE = config["scale"]
 # Jobs run the interpreter Snakemake runs in (the project's .venv, or an activated conda env made from
 # environment.yml); with --software-deployment-method conda, the python of workflow/envs/fanin.yaml.

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fanin.data.splits import DataSplits, from_arrays, split_arrays
+from fanin.data.splits import DataSplits, check_labels, from_arrays, split_arrays
 
 TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
 TEST_BATCH = "test_batch"
@@ -40,10 +40,7 @@ def read_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     data, labels = np.asarray(batch[b"data"]), np.asarray(batch[b"labels"], dtype=np.int64)
     if data.ndim != 2 or data.shape[1] != 3 * 32 * 32:
         raise ValueError(f"{path}: data has shape {data.shape}; valid: (n, 3072) for 32x32 colour images")
-    if len(data) != len(labels):
-        raise ValueError(f"{path}: {len(data)} images but {len(labels)} labels")
-    if len(labels) and (labels.min() < 0 or labels.max() >= len(CLASSES)):
-        raise ValueError(f"{path}: labels outside 0..{len(CLASSES) - 1}")
+    check_labels(path, labels, len(CLASSES), len(data))
     return data.reshape(-1, 3, 32, 32), labels
 
 

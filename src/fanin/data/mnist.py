@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fanin.data.splits import DataSplits, from_arrays, split_arrays
+from fanin.data.splits import DataSplits, check_labels, from_arrays, split_arrays
 
 IDX_FILES = {
     "train_images": "train-images-idx3-ubyte",
@@ -44,10 +44,7 @@ def read_pair(images_path: Path, labels_path: Path, num_classes: int) -> tuple[n
     images, labels = read_idx(images_path), read_idx(labels_path)
     if images.ndim != 3:
         raise ValueError(f"{images_path}: images of shape {images.shape}; valid: (n, rows, cols)")
-    if labels.ndim != 1 or len(labels) != len(images):
-        raise ValueError(f"{labels_path}: {labels.shape} labels for the {len(images)} images of {images_path}")
-    if len(labels) and (labels.min() < 0 or labels.max() >= num_classes):
-        raise ValueError(f"{labels_path}: labels outside 0..{num_classes - 1}")
+    check_labels(labels_path, labels, num_classes, len(images), images_from=str(images_path))
     return images / 255.0, labels.astype(np.int64)
 
 

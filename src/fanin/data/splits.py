@@ -100,6 +100,15 @@ def identity(x: torch.Tensor) -> torch.Tensor:
     return x
 
 
+def check_labels(path, labels: np.ndarray, num_classes: int, n_images: int, images_from: str = "") -> None:
+    """One label per image, each a class index: else one line naming the file (and the images' own file)."""
+    if labels.ndim != 1 or len(labels) != n_images:
+        where = f" of {images_from}" if images_from else ""
+        raise ValueError(f"{path}: {len(labels)} labels for {n_images} images{where}")
+    if len(labels) and (labels.min() < 0 or labels.max() >= num_classes):
+        raise ValueError(f"{path}: labels outside 0..{num_classes - 1}")
+
+
 def split_arrays(x: np.ndarray, y: np.ndarray, valid_size: int, test_size: int | None
                  ) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
     """Shuffle once with the fixed split seed, then cut (train, valid, test); test_size None means no test cut."""
