@@ -24,6 +24,9 @@ def compose(*overrides: str) -> dict:
 SMALL_RUN = ("data=digits", "model.depth=3", "model.width=32", "trainer.max_steps=60", "probe.every=20",
              "probe.size=100", "probe.bins=20", "probe.jacobian_examples=2")
 
+# A pack long enough to be killed in the middle, checkpointing often (tests/test_pack.py).
+KILLABLE_PACK = (*SMALL_RUN, "trainer.max_steps=1500", "probe.every=500", "trainer.checkpoint_every_steps=100")
+
 
 @pytest.fixture
 def small_config() -> dict:

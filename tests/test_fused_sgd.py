@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from fanin.activations import ACTIVATIONS
 from fanin.model import MLP
 from fanin.training.fused_sgd import FusedSGD
+from fanin.training.pack import Pack
 
 SETTINGS = {
     "plain": dict(momentum=0.0, weight_decay=0.0, nesterov=False),
@@ -32,7 +33,7 @@ def twins(activation: str, batch_norm: bool, setting: dict, lr: float = 0.05):
     reference = MLP(20, 4, depth=3, width=32, activation=activation, batch_norm=batch_norm)
     fused = copy.deepcopy(reference)
     return (reference, torch.optim.SGD(reference.parameters(), lr=lr, **setting),
-            fused, FusedSGD(fused, lr=lr, **setting))
+            fused, FusedSGD(Pack([fused]), [dict(lr=lr, **setting)]))
 
 
 def batches(n: int, batch: int = 10):
@@ -46,7 +47,7 @@ def train(reference, optimizer, fused, fused_optimizer, steps: int) -> None:
         optimizer.zero_grad()
         F.cross_entropy(reference(x), y).backward()
         optimizer.step()
-        fused_optimizer.step(batch=(x, y))
+        fused_optimizer.step(batch=(x[None], y[None]))
 
 
 def worst_difference(a: MLP, b: MLP) -> float:
@@ -73,11 +74,12 @@ def test_three_hundred_fused_steps_stay_with_torch_sgd(setting):
 def test_the_fused_step_never_writes_a_weight_gradient():
     model = MLP(20, 4, depth=3, width=32, activation="prelu", batch_norm=True)
     before = copy.deepcopy(model)
-    FusedSGD(model, lr=0.1).step(batch=next(batches(1)))
+    x, y = next(batches(1))
+    FusedSGD(Pack([model]), [dict(lr=0.1)]).step(batch=(x[None], y[None]))
     assert all(p.grad is None for p in model.parameters())
     assert all((p != q).any() for p, q in zip(model.parameters(), before.parameters()))  # every parameter learns
 
 
 def test_nesterov_without_momentum_is_refused():
     with pytest.raises(ValueError, match="nesterov=true needs optim.momentum > 0"):
-        FusedSGD(MLP(2, 2, depth=1, width=3), lr=0.1, nesterov=True)
+        FusedSGD(Pack([MLP(2, 2, depth=1, width=3)]), [dict(lr=0.1, nesterov=True)])

@@ -33,10 +33,11 @@ from fanin.probes.examples import examples_table
 from fanin.probes.schedule import probe_steps
 from fanin.provenance import provenance
 from fanin.sinks import make_sink
-from fanin.training.checkpoint import Checkpointing, resumable_checkpoint, run_fingerprint
-from fanin.training.measurements import Measurements
+from fanin.training.checkpoint import Checkpointing, pack_fingerprint, resumable_checkpoint
+from fanin.training.measurements import Measurements, PackMeasurements
 from fanin.training.module import InitStudyModule
-from fanin.training.stream import TrainStream
+from fanin.training.pack import Pack
+from fanin.training.stream import PackStream, TrainStream
 
 log = logging.getLogger("fanin")
 # Lightning's start-up banners (GPU available, tips) would drown the run's own log lines.
@@ -69,18 +70,28 @@ def data_params(config: dict) -> dict:
     return {k: v for k, v in config["data"].items() if k not in ("name", "batch_size")}
 
 
-def prepare(config: dict) -> tuple[DataSplits, MLP]:
-    """Seed everything, load the data, build the network and initialize it: identical for a given config."""
+def load_splits(config: dict) -> DataSplits:
+    """The run's data set; it never depends on the seed, so the runs of a pack share it."""
+    return load_data(config["data"]["name"], **data_params(config))
+
+
+def initialized_model(config: dict, splits: DataSplits) -> MLP:
+    """Seed everything and build the network, initialized: identical for a given config, alone or packed."""
     seed = int(config["seed"])
     L.seed_everything(seed, workers=True, verbose=False)
-    splits = load_data(config["data"]["name"], **data_params(config))
     model = build_model(config, splits)
     batch = None
     if config["init"]["name"] == "lsuv":
         # LSUV sees a batch of training examples from a stream of its own, so training batches stay untouched.
         batch, _ = next(splits.train.batches(LSUV_BATCH, seed + 1_000_003))
     initialize(model, config["init"]["name"], init_params(config), batch=batch)
-    return splits, model
+    return model
+
+
+def prepare(config: dict) -> tuple[DataSplits, MLP]:
+    """The data and the initialized network of one run."""
+    splits = load_splits(config)
+    return splits, initialized_model(config, splits)
 
 
 def check_config(config: dict) -> None:
@@ -120,9 +131,32 @@ CHOICES = {"trainer.accelerator": ("cpu", "gpu", "cuda", "auto"), "logger.mode":
 
 def train_run(config: dict, out_dir: str | Path) -> dict:
     """Train and measure one run described by `config` (the resolved conf/train.yaml), writing to `out_dir`."""
-    started = time.perf_counter()
-    out_dir = Path(out_dir)
-    check_config(config)
+    return train_pack([config], [out_dir])[0]
+
+
+# What may differ between the runs of a pack; everything else must be equal (one shape, one data set, one
+# schedule). The activation may differ too: the step applies each run's own where they are not all alike.
+PER_RUN_KEYS = {"seed", "init", "optim", "logger", "study_name"}
+PER_RUN_MODEL_KEYS = {"activation", "negative_slope", "prelu_init"}
+
+
+def check_packable(configs: list[dict]) -> None:
+    """Refuse, in one line naming the key, runs that cannot train in lockstep in one pack."""
+    first = configs[0]
+    for config in configs[1:]:
+        for key in sorted(set(first) | set(config)):
+            if key in PER_RUN_KEYS:
+                continue
+            a, b = first.get(key), config.get(key)
+            if key == "model":
+                a, b = ({k: v for k, v in m.items() if k not in PER_RUN_MODEL_KEYS} for m in (a, b))
+            if a != b:
+                raise ValueError(f"runs with different {key} cannot share a pack ({a!r} vs {b!r}); valid: runs "
+                                 f"that differ only in {', '.join(sorted(PER_RUN_KEYS | PER_RUN_MODEL_KEYS))}")
+
+
+def start_folder(config: dict, out_dir: Path) -> None:
+    """Clear what an earlier attempt left and write config.yaml: a folder never holds a stale summary."""
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         for name in OUTPUTS:  # a re-run must never leave an old summary beside new, partial tables
@@ -131,46 +165,71 @@ def train_run(config: dict, out_dir: str | Path) -> dict:
         write_yaml(config, out_dir / "config.yaml")
     except OSError as error:  # a file where the folder should be, no permission, a full disk
         raise ValueError(f"the run folder {out_dir} is not a writable folder ({error.strerror or error})") from None
-    if config.get("threads"):
-        torch.set_num_threads(int(config["threads"]))
 
-    splits, model = prepare(config)
+
+def train_pack(configs: list[dict], out_dirs: list[str | Path]) -> list[dict]:
+    """Train K runs of one shape in lockstep (fanin.training.pack), each measured and written to its own folder
+    exactly as it would be alone; their summaries, in order."""
+    started = time.perf_counter()
+    out_dirs = [Path(d) for d in out_dirs]
+    if len(configs) != len(out_dirs) or not configs:
+        raise ValueError(f"a pack needs one folder per run: {len(configs)} configs, {len(out_dirs)} folders")
+    for config in configs:
+        check_config(config)
+    check_packable(configs)
+    for config, out_dir in zip(configs, out_dirs):
+        start_folder(config, out_dir)
+    first = configs[0]
+    if first.get("threads"):
+        torch.set_num_threads(int(first["threads"]))
+
+    splits = load_splits(first)
     log.info("data %s: %s (%s)", splits.name, splits.source, splits.info)
-    t, p, o = config["trainer"], config["probe"], config["optim"]
-    module = InitStudyModule(model, lr=o["lr"], momentum=o.get("momentum", 0.0),
-                             weight_decay=o.get("weight_decay", 0.0), nesterov=o.get("nesterov", False))
-    stream = TrainStream(splits.train, config["data"]["batch_size"], int(config["seed"]))
-    fingerprint = run_fingerprint(config)
-    checkpoint_dir = Path(t.get("checkpoint_dir") or out_dir / "checkpoint")
+    pack = Pack([initialized_model(config, splits) for config in configs])
+    t, p = first["trainer"], first["probe"]
+    module = InitStudyModule(pack, [config["optim"] for config in configs])
+    batch_size = first["data"]["batch_size"]
+    stream = PackStream([TrainStream(splits.train, batch_size, int(config["seed"])) for config in configs])
+    fingerprint = pack_fingerprint(configs)
+    checkpoint_dir = Path(t.get("checkpoint_dir") or out_dirs[0] / "checkpoint")
     resume_from, resumed = resumable_checkpoint(checkpoint_dir, fingerprint) or (None, {})
-    resumed_step = resumed["stream"]["step"] if resumed else None
+    resumed_step = resumed["stream"][0]["step"] if resumed else None
     if resume_from is not None:
         log.info("resuming from %s (step %d)", resume_from, resumed_step)
     # A resumed run goes on logging to the W&B run it started, not to a new one.
-    sink = make_sink(config, out_dir, run_id=resumed.get("sink_run_id"))
-    measurements = Measurements(splits, p["size"], probe_steps(t["max_steps"], p["every"], p.get("per_decade", 3)),
-                                p["bins"], config["data"]["batch_size"], set(p.get("jacobian_steps", [0, "last"])),
-                                p.get("jacobian_examples", 2), sink=sink)
+    sink_ids = resumed.get("sink_run_ids") or [None] * len(configs)
+    sinks = [make_sink(config, out_dir, run_id=sink_id) for config, out_dir, sink_id in zip(configs, out_dirs, sink_ids)]
+    schedule = probe_steps(t["max_steps"], p["every"], p.get("per_decade", 3))
+    measurements = PackMeasurements([
+        Measurements(splits, p["size"], schedule, p["bins"], batch_size, set(p.get("jacobian_steps", [0, "last"])),
+                     p.get("jacobian_examples", 2), sink=sink) for sink in sinks])
     checkpointing = Checkpointing(checkpoint_dir, fingerprint, stream, every_s=t.get("checkpoint_every_s", 600),
-                                  every_steps=t.get("checkpoint_every_steps"), sink_run_id=sink.run_id)
+                                  every_steps=t.get("checkpoint_every_steps"),
+                                  sink_run_ids=[sink.run_id for sink in sinks])
     updates = fit(module, DataLoader(stream, batch_size=None), t, measurements, checkpointing, resume_from)
-    if measurements.status == "completed" and updates < t["max_steps"]:
+    if updates < t["max_steps"] and measurements.live():
         raise RunIncomplete(f"training stopped after {updates} of trainer.max_steps={t['max_steps']} updates "
                            "without diverging; the run is not reported complete")
     train_time = time.perf_counter() - started
 
-    tables = {**measurements.tables(), **optional_tables(config["probe"], splits, model, measurements)}
-    for name, frame in tables.items():
-        write_parquet(frame, out_dir / f"{name}.parquet")
-    write_json({**provenance(module.device, train_time), "resumed_from_step": resumed_step},
-               out_dir / "provenance.json")
-    summary = summarize(measurements.status, tables["metrics"], started)
-    sink.finish(summary)
-    write_json(summary, out_dir / "summary.json")
+    summaries = []
+    members = [str(d) for d in out_dirs]
+    for k, (config, out_dir, run, sink) in enumerate(zip(configs, out_dirs, measurements.runs, sinks)):
+        model = pack.models[k]
+        tables = {**run.tables(), **optional_tables(config["probe"], splits, model, run)}
+        for name, frame in tables.items():
+            write_parquet(frame, out_dir / f"{name}.parquet")
+        pack_info = {"size": len(configs), "index": k, "runs": members}
+        write_json({**provenance(module.device, train_time), "resumed_from_step": resumed_step, "pack": pack_info},
+                   out_dir / "provenance.json")
+        summary = summarize(run.status, tables["metrics"], started)
+        sink.finish(summary)
+        write_json(summary, out_dir / "summary.json")
+        log.info("run %s: %s after %d steps, test error %.4f", out_dir, summary["status"], summary["steps"],
+                 summary["final_test_error"])
+        summaries.append(summary)
     checkpointing.remove()
-    log.info("run %s: %s after %d steps, test error %.4f", out_dir, summary["status"], summary["steps"],
-             summary["final_test_error"])
-    return summary
+    return summaries
 
 
 def optional_tables(p: dict, splits: DataSplits, model: MLP, measurements: Measurements) -> dict:
@@ -187,7 +246,7 @@ def optional_tables(p: dict, splits: DataSplits, model: MLP, measurements: Measu
     return tables
 
 
-def fit(module: InitStudyModule, loader: DataLoader, t: dict, measurements: Measurements,
+def fit(module: InitStudyModule, loader: DataLoader, t: dict, measurements: PackMeasurements,
         checkpointing: Checkpointing, resume_from: Path | None) -> int:
     """Train `module` with Lightning as `t` (the trainer config) says, from `resume_from` if given; the
     number of updates done."""

@@ -1,13 +1,15 @@
-"""Checkpoints that let a killed run (pre-emption, a time limit) resume where it stopped, with identical tables.
+"""Checkpoints that let a killed pack of runs (pre-emption, a time limit) resume where it stopped, with
+identical tables; a solo run is a pack of one.
 
-`last.ckpt` holds everything the rest of the run depends on: weights, optimizer state and step (Lightning),
-the training stream's position (fanin.training.stream), the measurements taken so far and the training
-sums since the last one. It is written every `every_s` seconds (and every `every_steps` steps, if set), and
+`last.ckpt` holds everything the rest of the pack depends on: every run's weights, optimizer state and the
+step (Lightning), each run's position in its training stream (fanin.training.stream), its measurements so far
+and its training sums since the last one. It is written every `every_s` seconds (and every `every_steps` steps, if set), and
 at once on SIGTERM, which Slurm and most schedulers send before they kill a job. Each write is atomic
 (fanin.io), so a kill mid-write leaves the previous checkpoint intact.
 
-A checkpoint is used only by the same run: its fingerprint is the run's config without the settings that
-say where and how it runs (threads, device, logger, checkpointing), which may change between attempts.
+A checkpoint is used only by the same pack: its fingerprint is its runs' configs, in order, without the
+settings that say where and how they run (threads, device, logger, checkpointing), which may change between
+attempts.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import torch
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from fanin.io import atomic_write
-from fanin.training.stream import TrainStream
+from fanin.training.stream import PackStream
 
 log = logging.getLogger("fanin")
 
@@ -37,6 +39,11 @@ def run_fingerprint(config: dict) -> str:
     kept = {k: v for k, v in config.items() if k not in EXECUTION_KEYS}
     kept["trainer"] = {k: v for k, v in config.get("trainer", {}).items() if k not in EXECUTION_TRAINER_KEYS}
     return hashlib.sha256(json.dumps(kept, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def pack_fingerprint(configs: list[dict]) -> str:
+    """A hash of what determines a pack's results: its runs, in order."""
+    return hashlib.sha256(json.dumps([run_fingerprint(c) for c in configs]).encode()).hexdigest()[:16]
 
 
 def resumable_checkpoint(directory: Path, fingerprint: str) -> tuple[Path, dict] | None:
@@ -58,10 +65,10 @@ def resumable_checkpoint(directory: Path, fingerprint: str) -> tuple[Path, dict]
 
 
 class Checkpointing(L.Callback):
-    def __init__(self, directory: Path, fingerprint: str, stream: TrainStream, every_s: float | None = 600.0,
-                 every_steps: int | None = None, sink_run_id: str | None = None) -> None:
+    def __init__(self, directory: Path, fingerprint: str, stream: PackStream, every_s: float | None = 600.0,
+                 every_steps: int | None = None, sink_run_ids: list[str | None] | None = None) -> None:
         self.path = Path(directory) / CHECKPOINT_NAME
-        self.fingerprint, self.stream, self.sink_run_id = fingerprint, stream, sink_run_id
+        self.fingerprint, self.stream, self.sink_run_ids = fingerprint, stream, sink_run_ids
         self.every_s, self.every_steps = every_s, every_steps
         self.last_saved = time.monotonic()
 
@@ -81,7 +88,7 @@ class Checkpointing(L.Callback):
 
     def on_save_checkpoint(self, trainer: L.Trainer, module, checkpoint: dict) -> None:
         checkpoint["fanin"] = {"fingerprint": self.fingerprint, "stream": self.stream.state_at(trainer.global_step),
-                               "sink_run_id": self.sink_run_id}
+                               "sink_run_ids": self.sink_run_ids}
 
     def on_load_checkpoint(self, trainer: L.Trainer, module, checkpoint: dict) -> None:
         self.stream.resume(checkpoint["fanin"]["stream"])

@@ -3,10 +3,14 @@
 For a weight layer s = W z + b with minibatch cost C, dC/dW = δᵀz and dC/db = Σ_i δ_i, where δ = dC/ds
 (one row per example) and z is the layer's input. The step runs the backward pass layer by layer, from the
 output down: it computes the layer's input gradient δW with the old W, then updates the layer in place with
-one `addmm_`, W ← W − lr·δᵀz, while W is still in cache, and only then goes on to the layer below, whose δ
-comes from autograd through that layer's batch norm and activation alone. Weights are read by autograd
-never, so it computes no dW; the usual loop writes dW, reads it back and writes W (torch.optim.SGD), this
+one batched matmul, W ← W − lr·δᵀz, while W is still in cache, and only then goes on to the layer below,
+whose δ comes from autograd through that layer's batch norm and activation alone. Autograd never sees a
+weight, so it computes no dW; the usual loop writes dW, reads it back and writes W (torch.optim.SGD), this
 step reads W once for δ and once for the update (tests/test_fused_sgd.py; benchmarks/step_throughput.py).
+
+It trains a pack (fanin.training.pack) of K networks at once: every product is one `bmm` over the K stacked
+matrices, the cost is the sum of the K runs' mean cross-entropies so each network gets exactly its own
+gradient, and learning rate, momentum and weight decay are per run. A solo run is a pack of one.
 
 The update is torch.optim.SGD's rule (PyTorch's documented algorithm, dampening 0): with weight decay
 g = dC/dW + wd·W; with momentum the velocity v ← μ·v + g (v = g at the first step) and W ← W − lr·v, or
@@ -15,6 +19,9 @@ buffers are the optimizer's state, so a checkpoint resumes them exactly. Paramet
 layers (batch norm's scale and shift, PReLU's slope) get their dense gradient from the same layer-wise
 autograd call and the same rule. The same arithmetic in another order rounds differently: a step agrees
 with torch.optim.SGD to float32 rounding (tests/test_fused_sgd.py states the tolerance).
+
+A frozen run (diverged; see `freeze`) gets learning rate, momentum and weight decay 0 and a δ of 0, so its
+weights stay exactly as they were when it diverged while the others go on.
 
 The probes, which need dC/dW, compute it by autograd on the fixed probe batch at probe steps only.
 """
@@ -25,99 +32,152 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from fanin.model import MLP
+from fanin.training.pack import Pack
 
-# dC/dW of a weight layer as its two factors (δ, z): dC/dW = δᵀz, never formed.
+# dC/dW of a stacked weight layer as its two factors (δ, z), (K, B, out) and (K, B, in): dC/dW_k = δ_kᵀz_k.
 Factored = tuple[torch.Tensor, torch.Tensor]
 Gradient = torch.Tensor | Factored
-
-
-def add_gradient_(target: torch.Tensor, gradient: Gradient, alpha: float, beta: float = 1.0) -> torch.Tensor:
-    """target ← beta·target + alpha·gradient, in place; a factored gradient (δ, z) as δᵀz without forming it."""
-    if isinstance(gradient, tuple):
-        delta, z = gradient
-        return target.addmm_(delta.t(), z, beta=beta, alpha=alpha)
-    if beta != 1.0:
-        target.mul_(beta)
-    return target.add_(gradient, alpha=alpha)
+HYPERPARAMETERS = ("lr", "momentum", "weight_decay")
 
 
 class FusedSGD(torch.optim.Optimizer):
-    """SGD on `model` (a fanin MLP) whose `step(batch=(x, y))` does forward, backward and update in one pass."""
+    """SGD on a pack whose `step(batch=(x, y))` does forward, backward and update in one pass.
 
-    def __init__(self, model: MLP, lr: float, momentum: float = 0.0, weight_decay: float = 0.0,
-                 nesterov: bool = False) -> None:
-        if nesterov and momentum <= 0:
-            raise ValueError(f"optim.nesterov=true needs optim.momentum > 0 (got {momentum}); valid: momentum in (0, 1)")
-        super().__init__(model.parameters(), dict(lr=lr, momentum=momentum, weight_decay=weight_decay,
-                                                  nesterov=nesterov))
-        self.model = model
-        # Each hidden layer's own trainable parameters besides its weights: batch norm's, PReLU's.
-        self.layer_params = [[p for p in (*norm.parameters(), *act.parameters()) if p.requires_grad]
-                             for norm, act in zip(model.norms, model.acts)]
+    `settings` holds one dict per run (lr, momentum, weight_decay, nesterov: fanin's `optim` group).
+    """
+
+    def __init__(self, pack: Pack, settings: list[dict]) -> None:
+        if len(settings) != len(pack):
+            raise ValueError(f"{len(settings)} optimizer settings for a pack of {len(pack)} networks")
+        nesterov = {bool(s.get("nesterov", False)) for s in settings}
+        if len(nesterov) > 1:
+            raise ValueError("runs with and without optim.nesterov cannot share a pack")
+        for s in settings:
+            if s.get("nesterov") and s.get("momentum", 0.0) <= 0:
+                raise ValueError(f"optim.nesterov=true needs optim.momentum > 0 (got {s.get('momentum', 0.0)}); "
+                                 "valid: momentum in (0, 1)")
+        super().__init__(pack.parameters(), {"nesterov": nesterov.pop()})
+        self.pack = pack
+        device = pack.weights[0].device
+        # Per run, as tensors that broadcast over a stacked (K, ...) parameter; 0-d views for a run's own ones.
+        self.per_run = {name: torch.tensor([float(s.get(name, 0.0)) for s in settings], device=device)
+                        for name in HYPERPARAMETERS}
+        self.live = torch.ones(len(pack), dtype=torch.bool, device=device)
+        self.any_momentum = any(s.get("momentum", 0.0) > 0 for s in settings)
+        self.any_weight_decay = any(s.get("weight_decay", 0.0) > 0 for s in settings)
+        models = pack.models
+        # Each hidden layer's trainable parameters besides its weights (batch norm's, PReLU's), per run.
+        self.layer_params = [[[p for p in (*m.norms[layer].parameters(), *m.acts[layer].parameters())
+                               if p.requires_grad] for m in models] for layer in range(pack.depth)]
+        # One call for the whole pack where every run's layer is the same parameter-free function.
+        self.shared = [_shared_function([(m.norms[layer], m.acts[layer]) for m in models])
+                       for layer in range(pack.depth)]
+
+    def freeze(self, run: int) -> None:
+        """Stop updating run `run` (it diverged): its weights stay as they are, the others train on."""
+        self.live[run] = False
+        for value in self.per_run.values():
+            value[run] = 0.0
 
     @torch.no_grad()
     def step(self, closure=None, batch: tuple[torch.Tensor, torch.Tensor] | None = None):
-        """One update on the minibatch `batch` = (x, y) of the mean cross-entropy; returns (logits, loss).
-
-        `closure` (Lightning passes one that runs its hooks) is called first, as torch optimizers do.
-        """
+        """One update of every run on its minibatch: x (K, B, ...), y (K, B); returns the logits (K, B, C)
+        and each run's mean cross-entropy (K,). `closure` (Lightning passes one that runs its hooks) is
+        called first, as torch optimizers do."""
         if closure is not None:
             closure()
         x, y = batch
-        model = self.model
-        z = x.flatten(1)
+        pack = self.pack
+        k, b = y.shape
+        z = x.reshape(k, b, -1)
         inputs, preacts, outputs = [], [], []  # per weight layer its input z; per hidden layer s and f(BN(s))
-        for linear, norm, act in zip(model.hidden, model.norms, model.acts):
+        for layer in range(pack.depth):
             inputs.append(z)
-            s = F.linear(z, linear.weight, linear.bias)
+            s = torch.baddbmm(pack.biases[layer].unsqueeze(1), z, pack.weights[layer].transpose(1, 2))
             with torch.enable_grad():  # a graph of this layer's batch norm and activation only
-                out = act(norm(s.requires_grad_()))
+                out = self._activate(layer, s.requires_grad_())
             preacts.append(s)
             outputs.append(out)
             z = out.detach()
         inputs.append(z)
-        logits = F.linear(z, model.output.weight, model.output.bias)
+        logits = torch.baddbmm(pack.biases[-1].unsqueeze(1), z, pack.weights[-1].transpose(1, 2))
         with torch.enable_grad():
             logits.requires_grad_()
-            loss = F.cross_entropy(logits, y)
-            (delta,) = torch.autograd.grad(loss, logits)
-        for layer in range(model.depth, -1, -1):  # weight layers, output first; δ is dC/ds of `layer`
-            linear = model.linears[layer]
+            losses = F.cross_entropy(logits.reshape(k * b, -1), y.reshape(-1), reduction="none").view(k, b).mean(1)
+            (delta,) = torch.autograd.grad(losses.sum(), logits)
+        for layer in range(pack.depth, -1, -1):  # weight layers, output first; δ is dC/ds of `layer`
+            delta = torch.where(self.live.view(-1, 1, 1), delta, 0.0)
             if layer > 0:  # the δ of the layer below needs this layer's weights before their update
-                grad_out = delta @ linear.weight
-            self._update(linear, delta, inputs[layer])
+                grad_out = torch.bmm(delta, pack.weights[layer])
+            self._apply(pack.weights[layer], (delta, inputs[layer]), self._stacked(3))
+            self._apply(pack.biases[layer], delta.sum(1), self._stacked(2))
             if layer > 0:
-                below = layer - 1
-                with torch.enable_grad():
-                    delta, *dense = torch.autograd.grad(outputs[below], [preacts[below], *self.layer_params[below]],
-                                                        grad_out)
-                for p, g in zip(self.layer_params[below], dense):
-                    self._apply(p, g)
-        return logits.detach(), loss.detach()
+                delta = self._backward_through(layer - 1, outputs, preacts, grad_out)
+        return logits.detach(), losses.detach()
 
-    def _update(self, linear: nn.Linear, delta: torch.Tensor, z: torch.Tensor) -> None:
-        self._apply(linear.weight, (delta, z))
-        self._apply(linear.bias, delta.sum(0))
+    def _activate(self, layer: int, s: torch.Tensor) -> torch.Tensor:
+        shared = self.shared[layer]
+        if shared is not None:
+            return shared(s)
+        return torch.stack([act(norm(s[k])) for k, (norm, act) in
+                            enumerate((m.norms[layer], m.acts[layer]) for m in self.pack.models)])
 
-    def _apply(self, p: torch.Tensor, g: Gradient) -> None:
-        group = self.param_groups[0]
-        lr, mu, wd = group["lr"], group["momentum"], group["weight_decay"]
-        if mu == 0:
-            add_gradient_(p, g, alpha=-lr, beta=1.0 - lr * wd)  # p ← p − lr·(g + wd·p)
+    def _backward_through(self, layer: int, outputs: list, preacts: list, grad_out: torch.Tensor) -> torch.Tensor:
+        """δ of hidden layer `layer` from the gradient at its output; its runs' own parameters updated."""
+        own = [p for params in self.layer_params[layer] for p in params]
+        with torch.enable_grad():
+            delta, *dense = torch.autograd.grad(outputs[layer], [preacts[layer], *own], grad_out)
+        dense = iter(dense)
+        for run, params in enumerate(self.layer_params[layer]):
+            for p in params:
+                self._apply(p, next(dense), {name: v[run] for name, v in self.per_run.items()})
+        return delta
+
+    def _stacked(self, ndim: int) -> dict[str, torch.Tensor]:
+        shape = (-1,) + (1,) * (ndim - 1)
+        return {name: value.view(shape) for name, value in self.per_run.items()}
+
+    def _apply(self, p: torch.Tensor, g: Gradient, h: dict[str, torch.Tensor]) -> None:
+        """p ← p − lr·(g + wd·p) with momentum and Nesterov as torch.optim.SGD; `h` broadcasts over p."""
+        lr, mu, wd = h["lr"], h["momentum"], h["weight_decay"]
+        if not self.any_momentum:
+            if self.any_weight_decay:
+                p.mul_(1.0 - lr * wd)
+            _add_(p, g, -lr)
             return
         state = self.state[p]
         first = "momentum_buffer" not in state  # v = g at the first step, as torch.optim.SGD
         if first:
             state["momentum_buffer"] = torch.zeros_like(p)
         v = state["momentum_buffer"]
-        if wd:
-            v.mul_(0.0 if first else mu).add_(p, alpha=wd)
-            add_gradient_(v, g, alpha=1.0)
+        if not first:
+            v.mul_(mu)
+        if self.any_weight_decay:
+            v.addcmul_(p, wd)
+        _add_(v, g, torch.ones_like(lr))
+        if self.param_groups[0]["nesterov"]:  # p ← p − lr·(g + wd·p) − lr·μ·v
+            if self.any_weight_decay:
+                p.mul_(1.0 - lr * wd)
+            _add_(p, g, -lr)
+            p.addcmul_(v, -lr * mu)
         else:
-            add_gradient_(v, g, alpha=1.0, beta=0.0 if first else mu)
-        if group["nesterov"]:  # p ← p − lr·(g + wd·p) − lr·μ·v
-            add_gradient_(p, g, alpha=-lr, beta=1.0 - lr * wd)
-            p.add_(v, alpha=-lr * mu)
-        else:
-            p.add_(v, alpha=-lr)
+            p.addcmul_(v, -lr)
+
+
+def _add_(target: torch.Tensor, gradient: Gradient, scale: torch.Tensor) -> None:
+    """target += scale·gradient in place, scale broadcasting per run; a factored gradient as δᵀz, not formed."""
+    if isinstance(gradient, tuple):
+        delta, z = gradient
+        target.baddbmm_((delta * scale).transpose(1, 2), z)
+    else:
+        target.addcmul_(gradient, scale)
+
+
+def _shared_function(layers: list[tuple[nn.Module, nn.Module]]) -> nn.Module | None:
+    """The one module that computes every run's f(BN(s)) of a layer, or None where they differ or learn."""
+    (norm, act), *rest = layers
+    learns = any(True for n, a in layers for _ in (*n.parameters(), *a.parameters()))
+    if learns or not isinstance(norm, nn.Identity):
+        return None
+    same = all(type(a) is type(act) and repr(a) == repr(act) and isinstance(n, nn.Identity) for n, a in rest)
+    return act if same else None

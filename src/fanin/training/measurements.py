@@ -1,8 +1,10 @@
-"""The callback that measures a run: errors on every split and probes of every layer, on a schedule.
+"""What measures a run: errors on every split and probes of every layer, on a schedule.
 
-At step 0 (before any update) and at each scheduled step it records the training loss/error accumulated
-since the last measurement, the valid and test loss/error, and a probe of every layer on the fixed probe
-batch. A run whose training loss turns NaN/inf is stopped and marked diverged: divergence is a result.
+`Measurements` records one run: at step 0 (before any update) and at each scheduled step the training
+loss/error accumulated since the last measurement, the valid and test loss/error, and a probe of every layer
+on the fixed probe batch. `PackMeasurements` is the Lightning callback that measures every run of a pack at
+their shared schedule. A run whose training loss turns NaN/inf is measured, marked diverged and frozen:
+divergence is a result; the pack's other runs go on, and training stops when no run is left.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from fanin.probes.jacobian import jacobian_singular_values
 from fanin.contract import QUANTITIES, RUN_TABLES, STAT_COLUMNS
 from fanin.probes.probe import probe
 from fanin.sinks import NullSink
+from fanin.model import MLP
 from fanin.training.module import InitStudyModule
 
 log = logging.getLogger("fanin")
@@ -29,7 +32,9 @@ log = logging.getLogger("fanin")
 DIVERGENCE_CHECK_EVERY = 10
 
 
-class Measurements(L.Callback):
+class Measurements:
+    """The measurements of one run, taken when `measure` is called."""
+
     def __init__(self, splits: DataSplits, probe_size: int, steps: list[int], bins: int, batch_size: int,
                  jacobian_steps: set[int], jacobian_examples: int, sink: NullSink | None = None) -> None:
         self.splits = splits
@@ -45,40 +50,21 @@ class Measurements(L.Callback):
         self.status = "completed"
         self.last_measured = -1
 
-    # -- Lightning hooks -------------------------------------------------------------------------------
-    def on_train_start(self, trainer: L.Trainer, module: InitStudyModule) -> None:
-        if trainer.global_step == 0:  # a resumed run measured its start before it was interrupted
-            self.measure(trainer.global_step, module)
-
-    def on_train_batch_end(self, trainer: L.Trainer, module: InitStudyModule, outputs, batch, batch_idx) -> None:
-        step = trainer.global_step
-        if step in self.steps:
-            self.measure(step, module)
-        elif step % DIVERGENCE_CHECK_EVERY == 0 and not math.isfinite(module.train_sums[0].item()):
-            self.status = "diverged"
-            self.measure(step, module)
-        if self.status == "diverged":
-            trainer.should_stop = True
-
-    def on_train_end(self, trainer: L.Trainer, module: InitStudyModule) -> None:
-        if self.last_measured != trainer.global_step:
-            self.measure(trainer.global_step, module)
-
     # -- measuring -------------------------------------------------------------------------------------
     def epoch(self, step: int) -> float:
         return step * self.batch_size / self.splits.train.epoch_size
 
-    def measure(self, step: int, module: InitStudyModule) -> None:
+    def measure(self, step: int, model: MLP, train: tuple[float, float] | None) -> None:
+        """Measure `model` at `step`; `train` is the (loss, error) since the last measurement, if any step ran."""
         self.last_measured = step
         epoch = self.epoch(step)
         rows = []
-        train = module.take_train_metrics()
         if train is not None:
             rows.append({"step": step, "epoch": epoch, "split": "train", "loss": train[0], "error": train[1]})
             if not math.isfinite(train[0]):
                 self.status = "diverged"
         for split, (x, y) in (("valid", self.splits.valid), ("test", self.splits.test)):
-            loss, error = evaluate(module.model, x, y)
+            loss, error = evaluate(model, x, y)
             rows.append({"step": step, "epoch": epoch, "split": split, "loss": loss, "error": error})
         self.metrics.extend(rows)
         log.info("step %d (epoch %.2f): %s", step, epoch,
@@ -86,17 +72,17 @@ class Measurements(L.Callback):
         if self.status == "diverged":  # the statistics of a network full of NaN/inf say nothing more
             self.sink.log_measurement(step, rows, None, None)
             return
-        device = module.device
-        stats, histograms = self.record_probe(step, module, self.probe_x.to(device), self.probe_y.to(device))
+        device = next(model.parameters()).device
+        stats, histograms = self.record_probe(step, model, self.probe_x.to(device), self.probe_y.to(device))
         self.sink.log_measurement(step, rows, stats, histograms)
         if step in self.jacobian_steps or "last" in self.jacobian_steps and step == max(self.steps):
-            self.record_jacobian(step, module, self.probe_x[: self.jacobian_examples].to(device))
+            self.record_jacobian(step, model, self.probe_x[: self.jacobian_examples].to(device))
 
-    def record_probe(self, step: int, module: InitStudyModule, x: torch.Tensor, y: torch.Tensor
+    def record_probe(self, step: int, model: MLP, x: torch.Tensor, y: torch.Tensor
                      ) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Probe every layer; keep the rows and return this step's statistics and histograms."""
-        result = probe(module.model, x, y, self.bins)
-        layers = np.arange(1, module.model.depth + 2)
+        result = probe(model, x, y, self.bins)
+        layers = np.arange(1, model.depth + 2)
         stats, histograms = [], []
         for quantity in QUANTITIES:
             frame = pd.DataFrame(result.stats[quantity].double().numpy(), columns=list(STAT_COLUMNS))
@@ -115,8 +101,8 @@ class Measurements(L.Callback):
         self.histograms.extend(histograms)
         return pd.concat(stats, ignore_index=True), pd.concat(histograms, ignore_index=True)
 
-    def record_jacobian(self, step: int, module: InitStudyModule, x: torch.Tensor) -> None:
-        sv = jacobian_singular_values(module.model, x).cpu().double().numpy()
+    def record_jacobian(self, step: int, model: MLP, x: torch.Tensor) -> None:
+        sv = jacobian_singular_values(model, x).cpu().double().numpy()
         frame = pd.DataFrame(sv, columns=["sv_mean", "sv_min", "sv_max"])
         frame.insert(0, "layer", np.arange(1, len(sv) + 1))
         frame.insert(0, "step", step)
@@ -150,3 +136,49 @@ class Measurements(L.Callback):
             "histograms": concat(self.histograms, "histograms"),
             "jacobian": concat(self.jacobians, "jacobian"),
         }
+
+
+class PackMeasurements(L.Callback):
+    """Measures each run of a pack (one `Measurements` per run) at their shared schedule."""
+
+    def __init__(self, runs: list[Measurements]) -> None:
+        self.runs = runs
+        self.steps = runs[0].steps
+
+    def live(self) -> list[int]:
+        return [k for k, run in enumerate(self.runs) if run.status != "diverged"]
+
+    def measure(self, step: int, module: InitStudyModule, runs: list[int] | None = None) -> None:
+        for k in self.live() if runs is None else runs:
+            self.runs[k].measure(step, module.network(k), module.take_train_metrics(k))
+            if self.runs[k].status == "diverged":
+                module.freeze(k)
+
+    def on_train_start(self, trainer: L.Trainer, module: InitStudyModule) -> None:
+        if trainer.global_step == 0:  # a resumed pack measured its start before it was interrupted
+            self.measure(0, module)
+
+    def on_train_batch_end(self, trainer: L.Trainer, module: InitStudyModule, outputs, batch, batch_idx) -> None:
+        step = trainer.global_step
+        if step in self.steps:
+            self.measure(step, module)
+        elif step % DIVERGENCE_CHECK_EVERY == 0:  # one host read for the whole pack
+            finite = torch.isfinite(module.train_sums[:, 0]).tolist()
+            diverged = [k for k in self.live() if not finite[k]]
+            for k in diverged:
+                self.runs[k].status = "diverged"
+            self.measure(step, module, diverged)
+        if not self.live():
+            trainer.should_stop = True
+
+    def on_train_end(self, trainer: L.Trainer, module: InitStudyModule) -> None:
+        self.measure(trainer.global_step, module,
+                     [k for k in self.live() if self.runs[k].last_measured != trainer.global_step])
+
+    # -- checkpoints: every run's measurements so far ---------------------------------------------------
+    def state_dict(self) -> dict:
+        return {"runs": [run.state_dict() for run in self.runs]}
+
+    def load_state_dict(self, state: dict) -> None:
+        for run, saved in zip(self.runs, state["runs"]):
+            run.load_state_dict(saved)

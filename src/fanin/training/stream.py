@@ -57,3 +57,22 @@ class TrainStream(IterableDataset):
 
     def resume(self, state: dict) -> None:
         self.resume_from = state
+
+
+class PackStream(IterableDataset):
+    """The minibatches of a pack: each run's own stream (the one it gets alone), stacked as (K, B, ...)."""
+
+    def __init__(self, streams: list[TrainStream]) -> None:
+        self.streams = streams
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        for batches in zip(*self.streams):
+            xs, ys = zip(*batches)
+            yield torch.stack(xs), torch.stack(ys)
+
+    def state_at(self, step: int) -> list[dict]:
+        return [stream.state_at(step) for stream in self.streams]
+
+    def resume(self, states: list[dict]) -> None:
+        for stream, state in zip(self.streams, states):
+            stream.resume(state)
