@@ -139,3 +139,33 @@ def test_a_killed_pack_resumes_every_run_to_the_tables_of_an_uninterrupted_pack(
             pd.testing.assert_frame_equal(read(tmp_path / "reference" / f"run{k}", table),
                                           read(tmp_path / "killed" / f"run{k}", table), check_exact=True)
     assert not checkpoint.exists()
+
+
+def fanin_train_pack(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "fanin.train_pack", *args], cwd=REPO, capture_output=True,
+                          text=True, timeout=300)
+
+
+@pytest.mark.slow
+def test_the_pack_command_trains_each_run_into_its_folder(tmp_path):
+    small = [*SMALL_RUN, "trainer.max_steps=20"]
+    result = fanin_train_pack("--threads", "1", "--run", str(tmp_path / "a"), *small, "seed=0",
+                              "--run", str(tmp_path / "b"), *small, "seed=1", "init=standard")
+    assert result.returncode == 0, result.stderr[-3000:]
+    for folder, seed in ((tmp_path / "a", 0), (tmp_path / "b", 1)):
+        assert json.loads((folder / "summary.json").read_text())["status"] == "completed"
+        assert f"seed: {seed}" in (folder / "config.yaml").read_text()
+        assert json.loads((folder / "provenance.json").read_text())["torch_threads"] == 1
+
+
+@pytest.mark.parametrize("args, message", [
+    ((), "usage: python -m fanin.train_pack"),
+    (("--run",), "--run needs a run folder"),
+    (("--run", "x", "init=foo"), "unknown init 'foo'"),
+    (("--run", "x", "data=digits", "--run", "y", "data=digits", "model.width=7"),
+     "runs with different model cannot share a pack"),
+])
+def test_bad_pack_commands_end_in_one_line(args, message):
+    result = fanin_train_pack(*args)
+    assert result.returncode != 0
+    assert result.stderr.strip().count("\n") == 0 and message in result.stderr, result.stderr
