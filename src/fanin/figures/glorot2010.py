@@ -96,6 +96,14 @@ def weight_grad_std_spread(tables: StudyTables, init: str, activation: str = "ta
     return float(at0.max() / at0.min())
 
 
+def weight_grad_std_fall(tables: StudyTables, init: str, activation: str = "tanh") -> float:
+    """Std of layer 1's weight gradients over the top hidden layer's at the last probe step (Fig 9: with the
+    standard init the lower layers' gradients grow apart from the upper ones' as training goes on)."""
+    curves = layer_curves(tables, activation, init, "weight_grad")
+    last = curves[curves.step == curves.step.max()].set_index("layer")["std"]
+    return float(last.iloc[0] / last.iloc[-1])
+
+
 def top_layer_saturation(tables: StudyTables) -> dict[str, float]:
     """Fig 2's sigmoid net: the top hidden layer's mean activation at initialization and its minimum during
     training, against the lower layers' means, which stay near 0.5."""
