@@ -36,6 +36,7 @@ from fanin.evaluate import evaluate  # noqa: E402
 from fanin.probes.schedule import probe_steps  # noqa: E402
 from fanin.run import prepare, train_run  # noqa: E402
 from fanin.training.fused_sgd import FusedSGD  # noqa: E402
+from fanin.training.pack import Pack  # noqa: E402
 
 OVERRIDES = ["data=shapeset", "model.activation=tanh", "model.depth=5", "model.width=1000", "init=standard",
              "data.batch_size=10", "optim.lr=0.01"]
@@ -78,8 +79,8 @@ def bare_step_throughput(config: dict, steps: int, device: str, fused: bool) -> 
     model.to(device)
     lr = config["optim"]["lr"]
     if fused:
-        optimizer = FusedSGD(model, lr=lr)
-        step = lambda x, y: optimizer.step(batch=(x, y))  # noqa: E731
+        optimizer = FusedSGD(Pack([model]), [config["optim"]])
+        step = lambda x, y: optimizer.step(batch=(x[None], y[None]))  # noqa: E731  # a pack of one
     else:
         sgd = torch.optim.SGD(model.parameters(), lr=lr)
 
