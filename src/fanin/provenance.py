@@ -40,10 +40,11 @@ def device_description(device: torch.device) -> str:
     return f"cpu {platform.processor() or platform.machine()}"
 
 
-def provenance(device: torch.device, wall_time_s: float) -> dict:
+def provenance(device: torch.device, wall_time_s: float, commit: str | None = None) -> dict:
+    """`commit`: the one read when the run started (the tree may change while it trains); now if not given."""
     return {
         "versions": package_versions(),
-        "git_commit": git_commit(),
+        "git_commit": commit or git_commit(),
         "device": device_description(device),
         "torch_threads": torch.get_num_threads(),
         "host": socket.gethostname(),

@@ -31,7 +31,7 @@ from fanin.probes.boundary import decision_boundary
 from fanin.probes.cost_surface import cost_surface
 from fanin.probes.examples import examples_table
 from fanin.probes.schedule import probe_steps
-from fanin.provenance import provenance
+from fanin.provenance import git_commit, provenance
 from fanin.sinks import make_sink
 from fanin.training.checkpoint import Checkpointing, pack_fingerprint, resumable_checkpoint
 from fanin.training.measurements import Measurements, PackMeasurements
@@ -171,6 +171,7 @@ def train_pack(configs: list[dict], out_dirs: list[str | Path]) -> list[dict]:
     """Train K runs of one shape in lockstep (fanin.training.pack), each measured and written to its own folder
     exactly as it would be alone; their summaries, in order."""
     started = time.perf_counter()
+    commit = git_commit()  # the code this process imported, not what the tree holds when it ends
     out_dirs = [Path(d) for d in out_dirs]
     if len(configs) != len(out_dirs) or not configs:
         raise ValueError(f"a pack needs one folder per run: {len(configs)} configs, {len(out_dirs)} folders")
@@ -220,8 +221,8 @@ def train_pack(configs: list[dict], out_dirs: list[str | Path]) -> list[dict]:
         for name, frame in tables.items():
             write_parquet(frame, out_dir / f"{name}.parquet")
         pack_info = {"size": len(configs), "index": k, "runs": members}
-        write_json({**provenance(module.device, train_time), "resumed_from_step": resumed_step, "pack": pack_info},
-                   out_dir / "provenance.json")
+        write_json({**provenance(module.device, train_time, commit), "resumed_from_step": resumed_step,
+                    "pack": pack_info}, out_dir / "provenance.json")
         summary = summarize(run.status, tables["metrics"], started)
         sink.finish(summary)
         write_json(summary, out_dir / "summary.json")
