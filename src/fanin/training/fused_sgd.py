@@ -62,6 +62,9 @@ class FusedSGD(torch.optim.Optimizer):
         # Per run, as tensors that broadcast over a stacked (K, ...) parameter; 0-d views for a run's own ones.
         self.per_run = {name: torch.tensor([float(s.get(name, 0.0)) for s in settings], device=device)
                         for name in HYPERPARAMETERS}
+        # The same values viewed to broadcast over a stacked weight (K, 1, 1) and bias (K, 1); freeze writes through.
+        self.stacked = {ndim: {name: value.view((-1,) + (1,) * (ndim - 1)) for name, value in self.per_run.items()}
+                        for ndim in (2, 3)}
         self.live = torch.ones(len(pack), dtype=torch.bool, device=device)
         self.any_momentum = any(s.get("momentum", 0.0) > 0 for s in settings)
         self.any_weight_decay = any(s.get("weight_decay", 0.0) > 0 for s in settings)
@@ -109,8 +112,8 @@ class FusedSGD(torch.optim.Optimizer):
             delta = torch.where(self.live.view(-1, 1, 1), delta, 0.0)
             if layer > 0:  # the δ of the layer below needs this layer's weights before their update
                 grad_out = torch.bmm(delta, pack.weights[layer])
-            self._apply(pack.weights[layer], (delta, inputs[layer]), self._stacked(3))
-            self._apply(pack.biases[layer], delta.sum(1), self._stacked(2))
+            self._apply(pack.weights[layer], (delta, inputs[layer]), self.stacked[3])
+            self._apply(pack.biases[layer], delta.sum(1), self.stacked[2])
             if layer > 0:
                 delta = self._backward_through(layer - 1, outputs, preacts, grad_out)
         return logits.detach(), losses.detach()
@@ -133,10 +136,6 @@ class FusedSGD(torch.optim.Optimizer):
                 self._apply(p, next(dense), {name: v[run] for name, v in self.per_run.items()})
         return delta
 
-    def _stacked(self, ndim: int) -> dict[str, torch.Tensor]:
-        shape = (-1,) + (1,) * (ndim - 1)
-        return {name: value.view(shape) for name, value in self.per_run.items()}
-
     def _apply(self, p: torch.Tensor, g: Gradient, h: dict[str, torch.Tensor]) -> None:
         """p ← p − lr·(g + wd·p) with momentum and Nesterov as torch.optim.SGD; `h` broadcasts over p."""
         lr, mu, wd = h["lr"], h["momentum"], h["weight_decay"]
@@ -154,7 +153,7 @@ class FusedSGD(torch.optim.Optimizer):
             v.mul_(mu)
         if self.any_weight_decay:
             v.addcmul_(p, wd)
-        _add_(v, g, torch.ones_like(lr))
+        _add_(v, g, None)
         if self.param_groups[0]["nesterov"]:  # p ← p − lr·(g + wd·p) − lr·μ·v
             if self.any_weight_decay:
                 p.mul_(1.0 - lr * wd)
@@ -164,11 +163,14 @@ class FusedSGD(torch.optim.Optimizer):
             p.addcmul_(v, -lr)
 
 
-def _add_(target: torch.Tensor, gradient: Gradient, scale: torch.Tensor) -> None:
-    """target += scale·gradient in place, scale broadcasting per run; a factored gradient as δᵀz, not formed."""
+def _add_(target: torch.Tensor, gradient: Gradient, scale: torch.Tensor | None) -> None:
+    """target += scale·gradient in place (None: 1), scale broadcasting per run; a factored gradient as δᵀz,
+    not formed."""
     if isinstance(gradient, tuple):
         delta, z = gradient
-        target.baddbmm_((delta * scale).transpose(1, 2), z)
+        target.baddbmm_((delta if scale is None else delta * scale).transpose(1, 2), z)
+    elif scale is None:
+        target.add_(gradient)
     else:
         target.addcmul_(gradient, scale)
 
