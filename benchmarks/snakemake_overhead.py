@@ -4,8 +4,9 @@
 
 Three numbers, from one pipeline run of the study into a temporary folder:
 - DAG: the time of a dry run of the default studies at quick scale (parsing, run table, DAG), repeated 3 times;
-- per job: each training job's process wall time (Snakemake's `benchmark:` file) minus the run's own wall
-  time (`summary.json`, measured inside `fanin.run.train_run`): interpreter and library start-up;
+- per job: each training job's process wall time (Snakemake's `benchmark:` file) minus its pack's own wall
+  time (the longest `summary.json` wall time of its runs, measured inside `fanin.run.train_pack`): interpreter
+  and library start-up;
 - scheduling: the pipeline's elapsed time times cores, minus all jobs' process time, per job.
 """
 
@@ -22,6 +23,8 @@ import time
 from pathlib import Path
 
 import pandas as pd
+
+from fanin.packing import pack_id
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -49,16 +52,21 @@ def main() -> None:
         elapsed = snakemake(where, "--cores", str(args.cores), "--config", f"studies=[{args.study}]",
                             f"scale={args.scale}", "results=results")
         study = where / "results" / args.study
+        packs: dict[str, float] = {}  # pack id -> the pack's own wall time
+        for summary_file in (study / "runs").rglob("summary.json"):
+            members = json.loads((summary_file.parent / "provenance.json").read_text())["pack"]["runs"]
+            pack = pack_id([str(Path(m).relative_to(Path("results") / args.study / "runs")) for m in members])
+            own = json.loads(summary_file.read_text())["wall_time_s"]
+            packs[pack] = max(packs.get(pack, 0.0), own)
         jobs = []
-        for bench in (study / "benchmarks" / "train").rglob("*.tsv"):
-            run = bench.relative_to(study / "benchmarks" / "train").with_suffix("")
-            summary = json.loads((study / "runs" / run / "summary.json").read_text())
-            job_s = float(pd.read_csv(bench, sep="\t")["s"].iloc[0])
-            jobs.append((job_s, summary["wall_time_s"]))
+        for pack, own in packs.items():
+            job_s = float(pd.read_csv(study / "benchmarks" / "train" / f"{pack}.tsv", sep="\t")["s"].iloc[0])
+            jobs.append((job_s, own))
         job_total = sum(j for j, _ in jobs)
         run_total = sum(r for _, r in jobs)
         startup = [j - r for j, r in jobs]
-        print(f"{len(jobs)} training jobs: runs' own wall time {run_total:.1f} s, jobs' process time {job_total:.1f} s")
+        print(f"{len(jobs)} training jobs (packs): packs' own wall time {run_total:.1f} s, "
+              f"jobs' process time {job_total:.1f} s")
         print(f"per job start-up (process - run): median {statistics.median(startup):.2f} s "
               f"({statistics.median(startup) / statistics.median(r for _, r in jobs):.0%} of a median run)")
         scheduling = (elapsed * args.cores - job_total) / len(jobs)

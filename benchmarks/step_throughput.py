@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import compose_config, median  # noqa: E402
+from common import bytes_per_update, compose_config, copy_bandwidth, median, synchronize  # noqa: E402
 
 from fanin.data.shapeset import render_shapeset  # noqa: E402
 from fanin.evaluate import evaluate  # noqa: E402
@@ -99,33 +99,6 @@ def bare_step_throughput(config: dict, steps: int, device: str, fused: bool) -> 
         step(*data[i % len(data)])
     synchronize(device)
     return steps / (time.perf_counter() - start)
-
-
-def bytes_per_update(model: torch.nn.Module) -> int:
-    """Weight bytes a fused SGD step moves: forward read, δ read (all layers but the first), update read + write."""
-    linears = model.linears
-    total = sum(layer.weight.numel() + layer.bias.numel() for layer in linears)
-    first = linears[0].weight.numel()
-    return 4 * (total + (total - first) + 2 * total)
-
-
-def copy_bandwidth(device: str, megabytes: int = 256, repeats: int = 7) -> float:
-    """Bytes per second of a large tensor copy (read + write), median of `repeats`."""
-    src = torch.empty(megabytes * 2**20 // 4, device=device).uniform_()
-    dst = torch.empty_like(src)
-    rates = []
-    for _ in range(repeats):
-        synchronize(device)
-        start = time.perf_counter()
-        dst.copy_(src)
-        synchronize(device)
-        rates.append(2 * src.numel() * 4 / (time.perf_counter() - start))
-    return median(rates)
-
-
-def synchronize(device: str) -> None:
-    if device == "cuda":
-        torch.cuda.synchronize()
 
 
 def report_limit(config: dict, device: str, steps: int, full_run_rate: float | None) -> None:

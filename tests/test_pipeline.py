@@ -17,11 +17,13 @@ import pandas as pd
 import pytest
 import yaml
 
+from fanin.packing import plan_packs
 from fanin.studies import SCALES, available_studies, expand_study, study_figures
 from tests.conftest import CONF_DIR, REPO
 
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 STUDIES = [s for s in available_studies(CONF_DIR)]
+PACK_SIZE = yaml.safe_load((REPO / "workflow" / "config.yaml").read_text())["pack_size"]
 
 
 def workflow_copy(tmp_path: Path) -> Path:
@@ -38,16 +40,30 @@ def snakemake(where: Path, *args: str, timeout: int = 900) -> subprocess.Complet
 
 
 def job_counts(output: str) -> dict[str, int]:
-    """The 'job count' table a dry run prints; the per-figure rules (figure_<name>) add up under 'figure'."""
+    """The 'job count' table a dry run prints; the per-figure rules (figure_<name>) add up under 'figure',
+    the per-pack rules (train_<study>_<pack>) under 'train'."""
     counts: dict[str, int] = {}
     for line in output.splitlines():
         match = re.fullmatch(r"(\w+)\s+(\d+)", line.strip())
         if match and match.group(1) == "total":
             break  # a dry run prints the table twice
         if match:
-            rule = "figure" if match.group(1).startswith("figure_") else match.group(1)
+            rule = next((r for r in ("figure", "train") if match.group(1).startswith(r + "_")), match.group(1))
             counts[rule] = counts.get(rule, 0) + int(match.group(2))
     return counts
+
+
+def trained_runs(output: str, study: str) -> list[str]:
+    """The run ids a dry run's pack jobs would train (each job's outputs hold its runs' summary.json)."""
+    runs, in_pack = [], False
+    for line in output.splitlines():
+        if re.fullmatch(r"(local)?rule train_\w+:", line.strip()):
+            in_pack = True
+        elif in_pack and line.strip().startswith("output:"):
+            runs += [path.split(f"/{study}/runs/", 1)[1][: -len("/summary.json")]
+                     for path in line.strip()[len("output:"):].split(", ") if path.endswith("/summary.json")]
+            in_pack = False
+    return runs
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +80,8 @@ def test_every_study_dry_runs_with_the_expected_jobs(workflow_dir, study, scale)
     counts = job_counts(result.stdout)
     runs = expand_study(CONF_DIR, study, scale)
     figures = study_figures(CONF_DIR, study)
-    assert counts.get("train") == len(runs)
+    assert sorted(trained_runs(result.stdout, study)) == sorted(r.run_id for r in runs)
+    assert counts.get("train") == len(plan_packs(runs, PACK_SIZE, slots=2))
     assert counts.get("collect") == 1
     assert counts.get("figure", 0) == len(figures)
 
@@ -150,16 +167,35 @@ def test_adding_a_seed_reruns_only_the_new_runs_and_what_is_downstream(smoke_res
     study_file = smoke_results / "conf" / "study" / "smoke.yaml"
     original = study_file.read_text()
     study = yaml.safe_load(original)
-    study["grid"][3]["axes"]["seed"] = [0, 1]  # the he2015 block: 4 configurations
+    study["grid"][3]["axes"]["seed"] = [0, 1]  # the Table 1 block: 4 configurations, 2 data sets
+    try:
+        study_file.write_text(yaml.safe_dump(study, sort_keys=False))
+        result = snakemake(smoke_results, "-n", "--config", "studies=[smoke]", "scale=smoke", "results=results")
+        new = [r for r in expand_study(smoke_results / "conf", "smoke", "smoke") if r.axes["seed"] == 1]
+    finally:
+        study_file.write_text(original)
+    counts = job_counts(result.stdout)
+    assert len(new) == 4
+    assert sorted(trained_runs(result.stdout, "smoke")) == sorted(r.run_id for r in new)
+    assert counts["train"] == len(plan_packs(new, PACK_SIZE, slots=2))
+    assert counts["collect"] == 1
+    assert counts["figure"] == len(study["figures"])
+
+
+@pytest.mark.slow
+def test_a_run_whose_overrides_change_trains_again(smoke_results):
+    # Same folder, other numbers: a finished run is the run table's only if it was trained as the table says.
+    study_file = smoke_results / "conf" / "study" / "smoke.yaml"
+    original = study_file.read_text()
+    study = yaml.safe_load(original)
+    study["grid"][2].setdefault("overrides", {})["optim.momentum"] = 0.5
     try:
         study_file.write_text(yaml.safe_dump(study, sort_keys=False))
         result = snakemake(smoke_results, "-n", "--config", "studies=[smoke]", "scale=smoke", "results=results")
     finally:
         study_file.write_text(original)
-    counts = job_counts(result.stdout)
-    assert counts["train"] == 4
-    assert counts["collect"] == 1
-    assert counts["figure"] == len(study["figures"])
+    assert trained_runs(result.stdout, "smoke") == ["data=shapeset/act=tanh/init=glorot_uniform/depth=1/width=16/seed=0"]
+    assert job_counts(result.stdout)["train"] == 1
 
 
 @pytest.mark.slow

@@ -173,7 +173,7 @@ def test_a_workflow_killed_mid_training_resumes_the_run_when_started_again(tmp_p
     assert snakemake(where, "--unlock", *config, "results=results").returncode == 0
     again = snakemake(where, *config, "results=results")
     assert again.returncode == 0, again.stderr[-3000:]
-    log = (where / "results" / "resume" / "logs" / "train" / f"{run}.log").read_text()
-    assert "resuming from" in log
+    logs = [log.read_text() for log in (where / "results" / "resume" / "logs" / "train").glob("*.log")]
+    assert any("resuming from" in log for log in logs)
     assert_same_tables(where / "reference" / "resume" / "runs" / run, where / "results" / "resume" / "runs" / run)
     shutil.rmtree(where / "results")

@@ -7,11 +7,13 @@ naming the key, and nothing runs: the payload would create a file, and none appe
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 import pytest
 import yaml
 
+from fanin.studies import expand_study
 from tests.test_pipeline import snakemake, workflow_copy
 
 PAYLOADS = ["$(touch {marker})", "`touch {marker}`", "x; touch {marker}", "x' ; touch {marker} ; '",
@@ -75,8 +77,11 @@ def test_a_study_name_is_a_name_not_a_path(workflow):
 
 
 def test_the_run_folder_reaches_the_shell_quoted(workflow):
-    # A dry run prints each train job's shell line: the folder is one single-quoted word, = and all.
+    # A dry run prints each pack job's shell line: the shell reads every run folder as one word, = and all.
     result = snakemake(workflow, "-n", "-p", "--config", "studies=[smoke]", "scale=smoke")
     assert result.returncode == 0, result.stderr[-2000:]
-    lines = [line for line in result.stdout.splitlines() if "fanin.train" in line]
-    assert lines and all("'hydra.run.dir='\"'\"'results/smoke/runs/" in line for line in lines)
+    words = [shlex.split(line.partition("Shell command:")[2] or line) for line in result.stdout.splitlines()
+             if "fanin.train_pack" in line]
+    folders = [w[i + 1] for w in words for i, word in enumerate(w) if word == "--run"]
+    assert sorted(folders) == sorted(f"results/smoke/runs/{r.run_id}"
+                                     for r in expand_study(workflow / "conf", "smoke", "smoke"))

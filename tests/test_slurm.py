@@ -18,9 +18,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from fanin.packing import pack_resources, plan_packs
 from fanin.studies import expand_study, study_figures
 from tests.conftest import REPO
-from tests.test_pipeline import workflow_copy
+from tests.test_pipeline import PACK_SIZE, workflow_copy
 
 pytestmark = [pytest.mark.slow, pytest.mark.slurm]
 
@@ -105,7 +106,8 @@ def test_the_smoke_study_runs_through_slurm_to_its_figures(slurm_env, tmp_path):
     for log in logs:
         rule = log.relative_to(where / ".snakemake" / "slurm_logs").parts[0]
         by_rule[rule] = by_rule.get(rule, 0) + 1
-    assert by_rule.get("rule_train") == len(runs), by_rule
+    packs = plan_packs(runs, PACK_SIZE)  # on a cluster, packs are as large as pack_size allows
+    assert sum(n for rule, n in by_rule.items() if rule.startswith("rule_train_")) == len(packs) < len(runs), by_rule
     assert by_rule.get("rule_collect") == 1, by_rule
     assert sum(n for rule, n in by_rule.items() if rule.startswith("rule_figure_")) == len(figures), by_rule
     jobs = {job: state for job, state in slurm_jobs(slurm_env).items() if job not in before}
@@ -132,7 +134,7 @@ def test_a_run_that_fails_on_the_cluster_fails_the_workflow_promptly(slurm_env, 
     assert elapsed < 180, f"the failure took {elapsed:.0f} s to surface"
     jobs = {job: state for job, state in slurm_jobs(slurm_env).items() if job not in before}
     assert set(jobs.values()) == {("FAILED", PARTITION)}, jobs
-    train_log = next((where / "results" / "broken" / "logs" / "train").rglob("*.log")).read_text()
+    train_log = next((where / "results" / "broken" / "logs" / "train").glob("*.log")).read_text()
     assert "no_such_key" in train_log
 
 
@@ -140,14 +142,17 @@ def test_gpu_runs_ask_slurm_for_one_gpu_each(slurm_env, tmp_path):
     # The test cluster has no GPUs, so sbatch refuses the request: the call it refused shows what was asked,
     # and a refused submission fails the workflow at once.
     where = workflow_copy(tmp_path)
-    run = expand_study(where / "conf", "smoke", "smoke")[0].run_id
+    runs = expand_study(where / "conf", "smoke", "smoke")
+    run = runs[0].run_id
+    pack = next(p for p in plan_packs(runs, PACK_SIZE) if runs[0] in p)
+    mem = pack_resources(pack, on_gpu=True)["mem_mb"]
     result = snakemake_on_slurm(where, slurm_env, "--config", "studies=[smoke]", "scale=smoke", "results=results",
                                 "accelerator=gpu", "--", f"results/smoke/runs/{run}/summary.json", timeout=120)
     output = result.stdout + result.stderr
     assert result.returncode != 0
     assert "SLURM sbatch failed" in output, output[-4000:]
     sbatch = next(line for line in output.splitlines() if line.strip().startswith("sbatch --"))
-    assert " --gpus=1" in sbatch and f" -p {PARTITION}" in sbatch and " --mem 2000" in sbatch, sbatch
+    assert " --gpus=1" in sbatch and f" -p {PARTITION}" in sbatch and f" --mem {mem}" in sbatch, sbatch
 
 
 def test_a_run_preempted_on_slurm_resumes_from_its_checkpoint_when_the_workflow_runs_again(slurm_env, tmp_path):
@@ -179,7 +184,7 @@ def test_a_run_preempted_on_slurm_resumes_from_its_checkpoint_when_the_workflow_
         if workflow.poll() is None:
             workflow.kill()
     assert workflow.returncode != 0, output[-3000:]
-    log = where / "results" / "resume" / "logs" / "train" / f"{run}.log"
+    [log] = (where / "results" / "resume" / "logs" / "train").glob("*.log")  # the one pack's
     stopped_at = checkpoint_step(checkpoint)
     assert f"SIGTERM at step {stopped_at}; checkpoint" in log.read_text()
     assert stopped_at < 3000

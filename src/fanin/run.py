@@ -24,9 +24,11 @@ from torch.utils.data import DataLoader
 from fanin.contract import OPTIONAL_TABLES, TABLES
 from fanin.data import DataSplits, load_data
 from fanin.devices import claim_device
+from fanin.identity import identity_overrides
 from fanin.inits import initialize
 from fanin.io import remove_stale_temporaries, write_json, write_parquet, write_yaml
 from fanin.model import MLP
+from fanin.packing import PER_RUN_KEYS
 from fanin.probes.boundary import decision_boundary
 from fanin.probes.cost_surface import cost_surface
 from fanin.probes.examples import examples_table
@@ -129,30 +131,27 @@ MINIMA = {
 CHOICES = {"trainer.accelerator": ("cpu", "gpu", "cuda", "auto"), "logger.mode": ("offline", "online", "disabled")}
 
 
-def train_run(config: dict, out_dir: str | Path) -> dict:
-    """Train and measure one run described by `config` (the resolved conf/train.yaml), writing to `out_dir`."""
-    return train_pack([config], [out_dir])[0]
-
-
-# What may differ between the runs of a pack; everything else must be equal (one shape, one data set, one
-# schedule). The activation may differ too: the step applies each run's own where they are not all alike.
-PER_RUN_KEYS = {"seed", "init", "optim", "logger", "study_name"}
-PER_RUN_MODEL_KEYS = {"activation", "negative_slope", "prelu_init"}
+def train_run(config: dict, out_dir: str | Path, overrides: list[str] | None = None) -> dict:
+    """Train and measure one run described by `config` (the resolved conf/train.yaml), writing to `out_dir`;
+    `overrides`, the command line it was composed from, go into provenance.json (fanin.identity)."""
+    return train_pack([config], [out_dir], None if overrides is None else [overrides])[0]
 
 
 def check_packable(configs: list[dict]) -> None:
-    """Refuse, in one line naming the key, runs that cannot train in lockstep in one pack."""
-    first = configs[0]
-    for config in configs[1:]:
+    """Refuse, in one line naming the key, runs that cannot train in lockstep in one pack: everything but
+    fanin.packing.PER_RUN_KEYS must be equal (one shape, one data set, one schedule)."""
+    def shared(config: dict) -> dict:
+        kept = {k: v for k, v in config.items() if k not in PER_RUN_KEYS}
+        return {k: {s: x for s, x in v.items() if f"{k}.{s}" not in PER_RUN_KEYS} if isinstance(v, dict) else v
+                for k, v in kept.items()}
+
+    first = shared(configs[0])
+    for config in map(shared, configs[1:]):
         for key in sorted(set(first) | set(config)):
-            if key in PER_RUN_KEYS:
-                continue
-            a, b = first.get(key), config.get(key)
-            if key == "model":
-                a, b = ({k: v for k, v in m.items() if k not in PER_RUN_MODEL_KEYS} for m in (a, b))
-            if a != b:
-                raise ValueError(f"runs with different {key} cannot share a pack ({a!r} vs {b!r}); valid: runs "
-                                 f"that differ only in {', '.join(sorted(PER_RUN_KEYS | PER_RUN_MODEL_KEYS))}")
+            if first.get(key) != config.get(key):
+                raise ValueError(f"runs with different {key} cannot share a pack ({first.get(key)!r} vs "
+                                 f"{config.get(key)!r}); valid: runs that differ only in "
+                                 f"{', '.join(sorted(PER_RUN_KEYS))}")
 
 
 def start_folder(config: dict, out_dir: Path) -> None:
@@ -167,14 +166,17 @@ def start_folder(config: dict, out_dir: Path) -> None:
         raise ValueError(f"the run folder {out_dir} is not a writable folder ({error.strerror or error})") from None
 
 
-def train_pack(configs: list[dict], out_dirs: list[str | Path]) -> list[dict]:
+def train_pack(configs: list[dict], out_dirs: list[str | Path],
+               overrides: list[list[str]] | None = None) -> list[dict]:
     """Train K runs of one shape in lockstep (fanin.training.pack), each measured and written to its own folder
-    exactly as it would be alone; their summaries, in order."""
+    exactly as it would be alone; their summaries, in order. `overrides`: each run's command line, recorded."""
     started = time.perf_counter()
     commit = git_commit()  # the code this process imported, not what the tree holds when it ends
     out_dirs = [Path(d) for d in out_dirs]
-    if len(configs) != len(out_dirs) or not configs:
-        raise ValueError(f"a pack needs one folder per run: {len(configs)} configs, {len(out_dirs)} folders")
+    overrides = overrides or [None] * len(configs)
+    if not configs or not len(configs) == len(out_dirs) == len(overrides):
+        raise ValueError(f"a pack needs one folder per run: {len(configs)} configs, {len(out_dirs)} folders, "
+                         f"{len(overrides)} override lists")
     for config in configs:
         check_config(config)
     check_packable(configs)
@@ -214,15 +216,17 @@ def train_pack(configs: list[dict], out_dirs: list[str | Path]) -> list[dict]:
     train_time = time.perf_counter() - started
 
     summaries = []
-    members = [str(d) for d in out_dirs]
-    for k, (config, out_dir, run, sink) in enumerate(zip(configs, out_dirs, measurements.runs, sinks)):
+    folders = [str(d) for d in out_dirs]
+    for k, (config, out_dir, run, sink, given) in enumerate(zip(configs, out_dirs, measurements.runs, sinks,
+                                                                overrides)):
         model = pack.models[k]
         tables = {**run.tables(), **optional_tables(config["probe"], splits, model, run)}
         for name, frame in tables.items():
             write_parquet(frame, out_dir / f"{name}.parquet")
-        pack_info = {"size": len(configs), "index": k, "runs": members}
+        pack_info = {"size": len(configs), "index": k, "runs": folders}
         write_json({**provenance(module.device, train_time, commit), "resumed_from_step": resumed_step,
-                    "pack": pack_info}, out_dir / "provenance.json")
+                    "pack": pack_info, "overrides": None if given is None else identity_overrides(given)},
+                   out_dir / "provenance.json")
         summary = summarize(run.status, tables["metrics"], started)
         sink.finish(summary)
         write_json(summary, out_dir / "summary.json")

@@ -89,7 +89,8 @@ def main() -> None:
         config = OmegaConf.to_container(cfg, resolve=True)
         try:
             check_keys_and_types(config, HydraConfig.get().runtime.choices)
-            train_run(config, HydraConfig.get().runtime.output_dir)
+            hydra_config = HydraConfig.get()
+            train_run(config, hydra_config.runtime.output_dir, list(hydra_config.overrides.task))
         except (ValueError, FileNotFoundError, RunInterrupted, RunIncomplete) as error:
             sys.exit(f"fanin.train: {error}")
 

@@ -66,7 +66,7 @@ def main() -> None:
         runs = parse_runs(sys.argv[1:])
         with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
             configs = [compose_run(overrides) for _, overrides in runs]
-        train_pack(configs, [folder for folder, _ in runs])
+        train_pack(configs, [folder for folder, _ in runs], [overrides for _, overrides in runs])
     except (ValueError, FileNotFoundError, HydraException, RunInterrupted, RunIncomplete) as error:
         sys.exit(f"fanin.train_pack: {error}")
 

@@ -9,6 +9,8 @@ from snakemake.settings.types import DeploymentMethod
 from snakemake.utils import validate
 
 from fanin.contract import OPTIONAL_TABLES, TABLES
+from fanin.identity import is_complete
+from fanin.packing import cost, pack_id, pack_resources, plan_packs, read_plan, write_plan
 from fanin.studies import SAFE_PATH, available_studies, check_safe, expand_study, study_figures
 
 if "studies" in config and not isinstance(config["studies"], list):  # before the schema's long dump
@@ -54,28 +56,52 @@ def run_dir(study, run):
     return f"{RESULTS}/{study}/runs/{run}"
 
 
-def run_dir_override(wildcards):
-    """hydra.run.dir, single-quoted for Hydra (its folder holds '='), then quoted for the shell."""
-    return shlex.quote(f"hydra.run.dir='{run_dir(wildcards.study, wildcards.run)}'")
-
-
 def study_runs(study):
     return list(RUNS[study])
 
 
-def run_overrides(wildcards):
-    run = RUNS[wildcards.study][wildcards.run]
-    extra = [f"study_name={wildcards.study}", f"trainer.accelerator={ACCELERATOR}"]
-    if config["logger"] != "none":  # only then: the default leaves the runs' params (rerun triggers) as they are
+def run_overrides(study, run):
+    """What the run is (its overrides in the run table), then where it runs and logs."""
+    extra = [f"study_name={study}", f"trainer.accelerator={ACCELERATOR}"]
+    if config["logger"] != "none":
         extra.append(f"logger={config['logger']}")
-    return " ".join(shlex.quote(o) for o in (*run.overrides, *extra))
+    return [*run.overrides, *extra]
 
 
-def run_resource(name, default):
-    def get(wildcards):
-        return RUNS[wildcards.study][wildcards.run].resources.get(name, default)
+# The runs still to train, in packs (fanin.packing): a run whose folder holds it complete, trained with the
+# overrides the run table gives it now (fanin.identity), is no pack's, so adding a seed or an init trains only
+# the new runs. A finished run whose overrides changed is packed again and retrained through Snakemake's
+# params trigger (the metadata in .snakemake/ records the command that made each output; without it Snakemake
+# keeps outputs that exist, as for any rule). The packs fill the jobs that can run at once: --cores N / threads
+# locally (on GPUs, no more than the GPUs); on a cluster each pack is a job of its own, as large as pack_size.
+if workflow.nodes:
+    SLOTS = 1
+else:
+    SLOTS = max(1, workflow.global_resources["_cores"].value // config["threads"])
+    if ACCELERATOR == "gpu":
+        SLOTS = min(SLOTS, max(gpus_given(), 1))
+# A job on a cluster node reads this file again, when other runs may have finished: it trains the packs the
+# workflow planned when it started (written to PACK_PLAN by onstart, so a dry run writes nothing).
+PACK_PLAN = f"{RESULTS}/packs.json"
+try:
+    if workflow.is_main_process:
+        PENDING = [run for study, runs in RUNS.items() for run in runs.values()
+                   if not is_complete(run_dir(study, run.run_id), run_overrides(study, run))]
+        PACKS = plan_packs(PENDING, config["pack_size"], SLOTS)
+    else:
+        PACKS = read_plan(PACK_PLAN, RUNS)
+except ValueError as error:
+    raise WorkflowError(f"fanin: {error}")
 
-    return get
+
+onstart:
+    write_plan(PACK_PLAN, PACKS)
+
+
+def pack_arguments(members):
+    """fanin.train_pack's command line: --run DIR overrides... for each run, each word quoted for the shell."""
+    return " ".join(f"--run {shlex.quote(run_dir(run.study, run.run_id))} "
+                    + " ".join(shlex.quote(o) for o in run_overrides(run.study, run)) for run in members)
 
 
 def all_outputs():

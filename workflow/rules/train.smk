@@ -1,26 +1,31 @@
-# One job per run: the Hydra app trains and measures it in its deterministic folder.
+# One job per pack of runs still to train (fanin.packing, planned in common.smk); a pack may hold one run.
+# Each run trains and is measured in its deterministic folder with the files it would write alone. The
+# costliest packs start first (priority: their declared minutes), so no core is left with a long one at the end.
 TABLE_FILES = [f"{name}.parquet" for name in TABLES]
 STUDY_TABLE_FILES = [*TABLE_FILES, *(f"{name}.parquet" for name in OPTIONAL_TABLES)]  # empty where no run has one
 
+for _members in PACKS:
+    _study, _pack = _members[0].study, pack_id([r.run_id for r in _members])
 
-rule train:
-    output:
-        summary=f"{RESULTS}/{{study}}/runs/{{run}}/summary.json",
-        tables=[f"{RESULTS}/{{study}}/runs/{{run}}/{name}" for name in TABLE_FILES],
-    params:
-        python=PYTHON,
-        overrides=run_overrides,
-        run_dir=run_dir_override,
-    log:
-        f"{RESULTS}/{{study}}/logs/train/{{run}}.log",
-    benchmark:
-        f"{RESULTS}/{{study}}/benchmarks/train/{{run}}.tsv"
-    threads: config["threads"]
-    resources:
-        mem_mb=run_resource("mem_mb", 2000),
-        runtime=run_resource("runtime", 30),
-        gpu=1 if ACCELERATOR == "gpu" else 0,
-    conda:
-        CONDA_ENV
-    shell:
-        "{params.python} -m fanin.train {params.overrides} threads={threads} {params.run_dir} > {log:q} 2>&1"
+    rule:
+        name:
+            f"train_{_study}_{_pack}"
+        output:
+            [f"{run_dir(_study, r.run_id)}/{name}" for r in _members for name in ("summary.json", *TABLE_FILES)],
+        params:
+            python=PYTHON,
+            runs=pack_arguments(_members),
+        log:
+            f"{RESULTS}/{_study}/logs/train/{_pack}.log",
+        benchmark:
+            f"{RESULTS}/{_study}/benchmarks/train/{_pack}.tsv"
+        priority: cost(_members)
+        threads: config["threads"]
+        resources:
+            **pack_resources(_members, on_gpu=ACCELERATOR == "gpu"),
+            gpu=1 if ACCELERATOR == "gpu" else 0,
+        conda:
+            CONDA_ENV
+        shell:
+            "{params.python} -m fanin.train_pack --threads {threads} {params.runs} > {log:q} 2>&1"
+

@@ -3,13 +3,13 @@ identical tables; a solo run is a pack of one.
 
 `last.ckpt` holds everything the rest of the pack depends on: every run's weights, optimizer state and the
 step (Lightning), each run's position in its training stream (fanin.training.stream), its measurements so far
-and its training sums since the last one. It is written every `every_s` seconds (and every `every_steps` steps, if set), and
-at once on SIGTERM, which Slurm and most schedulers send before they kill a job. Each write is atomic
+and its training sums since the last one. It is written every `every_s` seconds (and every `every_steps` steps,
+if set), and at once on SIGTERM, which Slurm and most schedulers send before they kill a job. Each write is atomic
 (fanin.io), so a kill mid-write leaves the previous checkpoint intact.
 
 A checkpoint is used only by the same pack: its fingerprint is its runs' configs, in order, without the
-settings that say where and how they run (threads, device, logger, checkpointing), which may change between
-attempts.
+settings that say where and how they run (fanin.identity.EXECUTION_KEYS: threads, device, logger,
+checkpointing), which may change between attempts.
 """
 
 from __future__ import annotations
@@ -24,21 +24,18 @@ import lightning as L
 import torch
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
+from fanin.identity import results_config
 from fanin.io import atomic_write
 from fanin.training.stream import PackStream
 
 log = logging.getLogger("fanin")
 
 CHECKPOINT_NAME = "last.ckpt"
-EXECUTION_KEYS = {"threads", "logger", "study_name"}
-EXECUTION_TRAINER_KEYS = {"accelerator", "devices", "checkpoint_dir", "checkpoint_every_s", "checkpoint_every_steps"}
 
 
 def run_fingerprint(config: dict) -> str:
     """A hash of what determines the run's results."""
-    kept = {k: v for k, v in config.items() if k not in EXECUTION_KEYS}
-    kept["trainer"] = {k: v for k, v in config.get("trainer", {}).items() if k not in EXECUTION_TRAINER_KEYS}
-    return hashlib.sha256(json.dumps(kept, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    return hashlib.sha256(json.dumps(results_config(config), sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 def pack_fingerprint(configs: list[dict]) -> str:
