@@ -6,7 +6,7 @@ knows the runs by their overrides, so it groups runs whose overrides agree once 
 aside; fanin.run.check_packable checks the resolved configs again in the job. A group is cut into packs of
 at most `max_size` runs, of nearly equal size. With `slots` jobs able to run at once (`--cores N`), packs
 are then halved until there are at least `slots` of them and none costs more than a slot's share of the
-whole (a run's cost: its declared runtime). The pipeline starts the costliest packs first; longest-first
+whole (`work`: a run's multiply-adds, roughly). The pipeline starts the costliest packs first; longest-first
 scheduling ends within the ideal share plus the longest job, so no core is left alone with a long pack.
 """
 
@@ -54,9 +54,23 @@ def even_chunks(runs: list[Run], n: int) -> list[list[Run]]:
     return chunks
 
 
-def cost(runs: list[Run]) -> int:
-    """What the runs cost, in their declared minutes of runtime (one after another on one core)."""
-    return sum(r.resources.get("runtime", DEFAULT_RESOURCES["runtime"]) for r in runs)
+def override(run: Run, key: str, default: float) -> float:
+    prefix = key + "="
+    return next((float(o[len(prefix):]) for o in run.overrides if o.startswith(prefix)), default)
+
+
+def work(run: Run) -> float:
+    """A rough count of the multiply-adds of a run's training, steps x batch x depth x width^2 (its hidden
+    layers; the input layer, evaluation and probes are left out), from its axes and overrides; steps or a
+    batch size it leaves to conf/ count as 1. Only compared between runs, to balance packs: a declared
+    `runtime` is a scheduler's time limit, too coarse for that (a minute at least, for runs of seconds)."""
+    return (override(run, "trainer.max_steps", 1) * override(run, "data.batch_size", 1)
+            * int(run.axes["depth"]) * int(run.axes["width"]) ** 2)
+
+
+def cost(runs: list[Run]) -> float:
+    """What the runs cost together on one core: their work, one after another."""
+    return sum(map(work, runs))
 
 
 def plan_packs(runs: list[Run], max_size: int, slots: int = 1) -> list[list[Run]]:

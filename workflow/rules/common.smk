@@ -1,4 +1,5 @@
 # The run table: every study's grid at the chosen scale, expanded by fanin.studies (the single source of truth).
+import os
 import re
 import shlex
 import sys
@@ -80,6 +81,9 @@ else:
     SLOTS = max(1, workflow.global_resources["_cores"].value // config["threads"])
     if ACCELERATOR == "gpu":
         SLOTS = min(SLOTS, max(gpus_given(), 1))
+# On Slurm, a partition for the training jobs alone: --set-resources names a rule, and each pack is its own.
+TRAIN_PARTITION = {"slurm_partition": os.environ["FANIN_SLURM_TRAIN_PARTITION"]} if os.environ.get(
+    "FANIN_SLURM_TRAIN_PARTITION") else {}
 # A job on a cluster node reads this file again, when other runs may have finished: it trains the packs the
 # workflow planned when it started (written to PACK_PLAN by onstart, so a dry run writes nothing).
 PACK_PLAN = f"{RESULTS}/packs.json"
@@ -92,6 +96,10 @@ try:
         PACKS = read_plan(PACK_PLAN, RUNS)
 except ValueError as error:
     raise WorkflowError(f"fanin: {error}")
+
+
+# The costliest packs start first (Snakemake's priority; a rank, the costs themselves being huge numbers).
+PRIORITY = {id(pack): rank for rank, pack in enumerate(sorted(PACKS, key=cost))}
 
 
 onstart:

@@ -1,6 +1,5 @@
 # One job per pack of runs still to train (fanin.packing, planned in common.smk); a pack may hold one run.
-# Each run trains and is measured in its deterministic folder with the files it would write alone. The
-# costliest packs start first (priority: their declared minutes), so no core is left with a long one at the end.
+# Each run trains and is measured in its deterministic folder with the files it would write alone.
 TABLE_FILES = [f"{name}.parquet" for name in TABLES]
 STUDY_TABLE_FILES = [*TABLE_FILES, *(f"{name}.parquet" for name in OPTIONAL_TABLES)]  # empty where no run has one
 
@@ -19,10 +18,11 @@ for _members in PACKS:
             f"{RESULTS}/{_study}/logs/train/{_pack}.log",
         benchmark:
             f"{RESULTS}/{_study}/benchmarks/train/{_pack}.tsv"
-        priority: cost(_members)
+        priority: PRIORITY[id(_members)]
         threads: config["threads"]
         resources:
             **pack_resources(_members, on_gpu=ACCELERATOR == "gpu"),
+            **TRAIN_PARTITION,
             gpu=1 if ACCELERATOR == "gpu" else 0,
         conda:
             CONDA_ENV
