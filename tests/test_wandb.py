@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from fanin.run import train_run
+from fanin.run import train_pack, train_run
 from tests.conftest import REPO, SMALL_RUN, compose
 
 
@@ -38,9 +38,22 @@ def test_an_offline_wandb_run_logs_metrics_and_layer_statistics(tmp_path, monkey
     assert (run_dir / "metrics.parquet").is_file()  # tables are written whatever the logger
 
 
+@pytest.mark.slow
+def test_each_run_of_a_pack_is_its_own_wandb_run(tmp_path, monkeypatch):
+    monkeypatch.delenv("WANDB_MODE", raising=False)
+    runs = tmp_path / "results" / "demo" / "runs"
+    folders = [runs / "data=digits" / f"seed={seed}" for seed in (0, 1)]
+    train_pack([compose(*SMALL_RUN, "logger=wandb", "study_name=demo", f"seed={seed}") for seed in (0, 1)], folders)
+    texts = [json.dumps(inspect_records(folder)) for folder in folders]
+    for seed, text in enumerate(texts):
+        assert f"data=digits/seed={seed}" in text and "layers/act/std/layer_1" in text
+    ids = [next(folder.glob("wandb/offline-run-*")).name.rsplit("-", 1)[1] for folder in folders]
+    assert ids[0] != ids[1]
+
+
 def test_wandb_disabled_writes_nothing_and_imports_nothing(tmp_path):
     code = (
-        "import sys; from fanin.run import train_run; from tests.conftest import compose, SMALL_RUN; "
+        "import sys; from fanin.run import train_pack, train_run; from tests.conftest import compose, SMALL_RUN; "
         f"train_run(compose(*SMALL_RUN, 'logger=wandb', 'trainer.max_steps=5'), {str(tmp_path)!r}); "
         "print('wandb' in sys.modules)"
     )
