@@ -83,3 +83,16 @@ def test_the_fused_step_never_writes_a_weight_gradient():
 def test_nesterov_without_momentum_is_refused():
     with pytest.raises(ValueError, match="nesterov=true needs optim.momentum > 0"):
         FusedSGD(Pack([MLP(2, 2, depth=1, width=3)]), [dict(lr=0.1, nesterov=True)])
+
+
+@pytest.mark.parametrize("activation", ["tanh", "sigmoid", "relu", "linear"])
+def test_the_analytic_delta_is_autograds_to_the_bit(activation):
+    # tanh, sigmoid, ReLU and the identity skip the per-layer graph: ATen's own backward kernel gives δ.
+    _, _, analytic, analytic_optimizer = twins(activation, False, SETTINGS["momentum"])
+    _, _, graph, graph_optimizer = twins(activation, False, SETTINGS["momentum"])
+    assert all(f is not None for f in analytic_optimizer.analytic)
+    graph_optimizer.analytic = [None] * len(graph_optimizer.analytic)  # every δ by autograd
+    for x, y in batches(50):
+        analytic_optimizer.step(batch=(x[None], y[None]))
+        graph_optimizer.step(batch=(x[None], y[None]))
+    assert all(torch.equal(p, q) for p, q in zip(analytic.parameters(), graph.parameters()))

@@ -95,6 +95,17 @@ def test_a_diverging_run_is_frozen_and_the_others_train_on(tmp_path):
     assert summaries[1]["steps"] < 200 == summaries[0]["steps"]
 
 
+def test_a_resumed_pack_keeps_its_diverged_runs_frozen():
+    from types import SimpleNamespace
+
+    from fanin.training.measurements import PackMeasurements
+
+    frozen = []
+    runs = [SimpleNamespace(status=status, steps={0}) for status in ("running", "diverged", "running")]
+    PackMeasurements(runs).on_train_start(SimpleNamespace(global_step=500), SimpleNamespace(freeze=frozen.append))
+    assert frozen == [1]
+
+
 def test_runs_of_different_shapes_cannot_share_a_pack():
     with pytest.raises(ValueError, match="runs with different model cannot share a pack"):
         check_packable([compose(*SMALL_RUN), compose(*SMALL_RUN, "model.width=16")])

@@ -4,7 +4,9 @@ For a weight layer s = W z + b with minibatch cost C, dC/dW = δᵀz and dC/db =
 (one row per example) and z is the layer's input. The step runs the backward pass layer by layer, from the
 output down: it computes the layer's input gradient δW with the old W, then updates the layer in place with
 one batched matmul, W ← W − lr·δᵀz, while W is still in cache, and only then goes on to the layer below,
-whose δ comes from autograd through that layer's batch norm and activation alone. Autograd never sees a
+whose δ comes from that layer's batch norm and activation alone: for a parameter-free tanh, sigmoid, ReLU or
+identity shared by the pack, by the very kernel autograd would call (ANALYTIC_BACKWARD), otherwise by
+autograd through the layer's own small graph. Autograd never sees a
 weight, so it computes no dW; the usual loop writes dW, reads it back and writes W (torch.optim.SGD), this
 step reads W once for δ and once for the update (tests/test_fused_sgd.py; benchmarks/step_throughput.py).
 
@@ -38,6 +40,14 @@ from fanin.training.pack import Pack
 Factored = tuple[torch.Tensor, torch.Tensor]
 Gradient = torch.Tensor | Factored
 HYPERPARAMETERS = ("lr", "momentum", "weight_decay")
+# δ = dC/ds from dC/dz, s and z = f(s), by ATen's own backward kernels (the ones autograd runs for these
+# modules, so the result is the same to the bit) without building a graph.
+ANALYTIC_BACKWARD = {
+    nn.Tanh: lambda grad, s, z: torch.ops.aten.tanh_backward(grad, z),
+    nn.Sigmoid: lambda grad, s, z: torch.ops.aten.sigmoid_backward(grad, z),
+    nn.ReLU: lambda grad, s, z: torch.ops.aten.threshold_backward(grad, z, 0),
+    nn.Identity: lambda grad, s, z: grad,
+}
 
 
 class FusedSGD(torch.optim.Optimizer):
@@ -75,10 +85,13 @@ class FusedSGD(torch.optim.Optimizer):
         # One call for the whole pack where every run's layer is the same parameter-free function.
         self.shared = [_shared_function([(m.norms[layer], m.acts[layer]) for m in models])
                        for layer in range(pack.depth)]
+        self.analytic = [ANALYTIC_BACKWARD.get(type(f)) if f is not None else None for f in self.shared]
+        self.any_frozen = False  # a host-side flag: while every run is live, δ needs no mask
 
     def freeze(self, run: int) -> None:
         """Stop updating run `run` (it diverged): its weights stay as they are, the others train on."""
         self.live[run] = False
+        self.any_frozen = True
         for value in self.per_run.values():
             value[run] = 0.0
 
@@ -97,8 +110,11 @@ class FusedSGD(torch.optim.Optimizer):
         for layer in range(pack.depth):
             inputs.append(z)
             s = torch.baddbmm(pack.biases[layer].unsqueeze(1), z, pack.weights[layer].transpose(1, 2))
-            with torch.enable_grad():  # a graph of this layer's batch norm and activation only
-                out = self._activate(layer, s.requires_grad_())
+            if self.analytic[layer] is not None:
+                out = self.shared[layer](s)
+            else:
+                with torch.enable_grad():  # a graph of this layer's batch norm and activation only
+                    out = self._activate(layer, s.requires_grad_())
             preacts.append(s)
             outputs.append(out)
             z = out.detach()
@@ -109,7 +125,8 @@ class FusedSGD(torch.optim.Optimizer):
             losses = F.cross_entropy(logits.reshape(k * b, -1), y.reshape(-1), reduction="none").view(k, b).mean(1)
             (delta,) = torch.autograd.grad(losses.sum(), logits)
         for layer in range(pack.depth, -1, -1):  # weight layers, output first; δ is dC/ds of `layer`
-            delta = torch.where(self.live.view(-1, 1, 1), delta, 0.0)
+            if self.any_frozen:
+                delta = torch.where(self.live.view(-1, 1, 1), delta, 0.0)
             if layer > 0:  # the δ of the layer below needs this layer's weights before their update
                 grad_out = torch.bmm(delta, pack.weights[layer])
             self._apply(pack.weights[layer], (delta, inputs[layer]), self.stacked[3])
@@ -127,6 +144,8 @@ class FusedSGD(torch.optim.Optimizer):
 
     def _backward_through(self, layer: int, outputs: list, preacts: list, grad_out: torch.Tensor) -> torch.Tensor:
         """δ of hidden layer `layer` from the gradient at its output; its runs' own parameters updated."""
+        if self.analytic[layer] is not None:
+            return self.analytic[layer](grad_out, preacts[layer], outputs[layer])
         own = [p for params in self.layer_params[layer] for p in params]
         with torch.enable_grad():
             delta, *dense = torch.autograd.grad(outputs[layer], [preacts[layer], *own], grad_out)

@@ -157,6 +157,9 @@ class PackMeasurements(L.Callback):
     def on_train_start(self, trainer: L.Trainer, module: InitStudyModule) -> None:
         if trainer.global_step == 0:  # a resumed pack measured its start before it was interrupted
             self.measure(0, module)
+        for k, run in enumerate(self.runs):  # a resumed pack's diverged runs stay frozen
+            if run.status == "diverged":
+                module.freeze(k)
 
     def on_train_batch_end(self, trainer: L.Trainer, module: InitStudyModule, outputs, batch, batch_idx) -> None:
         step = trainer.global_step
