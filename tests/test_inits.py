@@ -366,3 +366,11 @@ def test_a_command_line_override_reaches_the_scheme():
     model = MLP(in_features=FAN_IN, num_classes=10, depth=1, width=FAN_OUT)
     initialize(model, cfg.init.name, {k: v for k, v in cfg.init.items() if k != "name"})
     assert model.linears[0].weight.var().item() == pytest.approx(2 / FAN_OUT, rel=VAR_RTOL)
+
+
+@pytest.mark.parametrize("name", INIT_SCHEMES)
+@pytest.mark.parametrize("shape", [(0, 5), (5, 0)])
+def test_a_weight_with_no_elements_is_refused_in_one_line(name, shape):
+    with pytest.raises(ValueError, match=rf"init '{name}' cannot fill a weight with no elements \(shape "
+                                         rf"\({shape[0]}, {shape[1]}\)\); valid: fan_out >= 1 and fan_in >= 1"):
+        INIT_SCHEMES[name](torch.empty(*shape))

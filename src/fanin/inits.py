@@ -57,6 +57,9 @@ def _checked(name: str, fn: Callable[..., None]) -> Callable[..., None]:
         if weight.dim() != 2:
             shape = tuple(weight.shape)
             raise ValueError(f"init {name!r} fills 2-D (fan_out, fan_in) weights; got shape {shape}")
+        if weight.numel() == 0:
+            raise ValueError(f"init {name!r} cannot fill a weight with no elements (shape {tuple(weight.shape)}); "
+                             "valid: fan_out >= 1 and fan_in >= 1")
         with torch.no_grad():
             fn(weight, **params)
 
