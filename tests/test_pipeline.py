@@ -222,3 +222,12 @@ def test_runs_are_gpu_jobs_exactly_when_gpus_are_given(workflow_dir, resources, 
     assert result.returncode == 0, result.stderr[-2000:]
     assert f"trainer.accelerator={accelerator}" in result.stdout
     assert f" {gpu}," in result.stdout
+
+
+def test_slurm_train_partition_sends_the_training_jobs_alone_there(workflow_dir):
+    result = snakemake(workflow_dir, "-n", "--config", "studies=[smoke]", "scale=smoke", "slurm_train_partition=gpu",
+                       f"results={workflow_dir / 'partition'}")
+    assert result.returncode == 0, result.stderr[-2000:]
+    jobs = re.findall(r"^(?:local)?rule (\w+):\n((?:    .*\n)*)", result.stdout, re.M)  # each job's indented block
+    assert jobs and all(("slurm_partition=gpu" in resources) == rule.startswith("train_") for rule, resources in jobs)
+    assert any(rule.startswith("train_") for rule, _ in jobs) and any(rule == "collect" for rule, _ in jobs)

@@ -1,5 +1,4 @@
 # The run table: every study's grid at the chosen scale, expanded by fanin.studies (the single source of truth).
-import os
 import re
 import shlex
 import sys
@@ -82,8 +81,13 @@ else:
     if ACCELERATOR == "gpu":
         SLOTS = min(SLOTS, max(gpus_given(), 1))
 # On Slurm, a partition for the training jobs alone: --set-resources names a rule, and each pack is its own.
-TRAIN_PARTITION = {"slurm_partition": os.environ["FANIN_SLURM_TRAIN_PARTITION"]} if os.environ.get(
-    "FANIN_SLURM_TRAIN_PARTITION") else {}
+TRAIN_PARTITION = {}
+if config["slurm_train_partition"]:
+    try:
+        check_safe(config["slurm_train_partition"], "slurm_train_partition")
+    except ValueError as error:
+        raise WorkflowError(f"fanin: {error}")
+    TRAIN_PARTITION = {"slurm_partition": config["slurm_train_partition"]}
 # A job on a cluster node reads this file again, when other runs may have finished: it trains the packs the
 # workflow planned when it started (written to PACK_PLAN by onstart, so a dry run writes nothing).
 PACK_PLAN = f"{RESULTS}/packs.json"
