@@ -8,9 +8,12 @@ import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import yaml
+
+if TYPE_CHECKING:  # light to import: the Snakefile writes the pack plan with write_json
+    import pandas as pd
 
 
 TEMP_SUFFIX = ".tmp"
@@ -53,7 +56,7 @@ def _json_safe(value):
     return value
 
 
-def write_json(record: dict, path: str | Path) -> Path:
+def write_json(record: dict | list, path: str | Path) -> Path:
     text = json.dumps(_json_safe(record), indent=2, default=str, allow_nan=False) + "\n"
     return atomic_write(path, lambda tmp: tmp.write_text(text))
 

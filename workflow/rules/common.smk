@@ -102,10 +102,6 @@ except ValueError as error:
     raise WorkflowError(f"fanin: {error}")
 
 
-# The costliest packs start first (Snakemake's priority; a rank, the costs themselves being huge numbers).
-PRIORITY = {id(pack): rank for rank, pack in enumerate(sorted(PACKS, key=cost))}
-
-
 onstart:
     write_plan(PACK_PLAN, PACKS)
 

@@ -3,7 +3,8 @@
 TABLE_FILES = [f"{name}.parquet" for name in TABLES]
 STUDY_TABLE_FILES = [*TABLE_FILES, *(f"{name}.parquet" for name in OPTIONAL_TABLES)]  # empty where no run has one
 
-for _members in PACKS:
+# The costliest packs start first: Snakemake's priority is their rank by cost (the costs are huge numbers).
+for _priority, _members in enumerate(sorted(PACKS, key=cost)):
     _study, _pack = _members[0].study, pack_id([r.run_id for r in _members])
 
     rule:
@@ -18,7 +19,7 @@ for _members in PACKS:
             f"{RESULTS}/{_study}/logs/train/{_pack}.log",
         benchmark:
             f"{RESULTS}/{_study}/benchmarks/train/{_pack}.tsv"
-        priority: PRIORITY[id(_members)]
+        priority: _priority
         threads: config["threads"]
         resources:
             **pack_resources(_members, on_gpu=ACCELERATOR == "gpu"),
