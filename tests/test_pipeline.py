@@ -6,12 +6,15 @@ edit a study file and never touches the repository's results/.
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import docutils.core
 import matplotlib.image as mpimg
 import pandas as pd
 import pytest
@@ -19,6 +22,7 @@ import yaml
 
 from fanin.packing import plan_packs
 from fanin.studies import SCALES, available_studies, expand_study, study_figures
+from tests import report_browser
 from tests.conftest import CONF_DIR, REPO
 
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
@@ -198,15 +202,50 @@ def test_a_run_whose_overrides_change_trains_again(smoke_results):
     assert job_counts(result.stdout)["train"] == 1
 
 
-@pytest.mark.slow
-def test_the_report_gathers_every_figure_with_its_caption(smoke_results):
+@pytest.fixture(scope="module")
+def smoke_report(smoke_results) -> Path:
     report = smoke_results / "report.html"
     result = snakemake(smoke_results, "--report", str(report), "--config", "studies=[smoke]", "scale=smoke",
                        "results=results")
     assert result.returncode == 0, result.stderr[-2000:]
-    html = report.read_text(errors="replace")
+    return report
+
+
+@pytest.mark.slow
+def test_the_report_gathers_every_figure_with_its_caption(smoke_results, smoke_report):
+    html = smoke_report.read_text(errors="replace")
     for figure in study_figures(smoke_results / "conf", "smoke"):
         assert f"{figure}.png" in html, figure
+
+
+@pytest.mark.slow
+def test_the_report_shows_every_figure_and_caption_in_a_real_browser(smoke_results, smoke_report):
+    # What a researcher sees: Chromium opens the page, shows each figure (decoded, non-empty) and its caption,
+    # rendered from workflow/report/<figure>.rst without an error block, and logs no error.
+    browser = browser_or_skip()
+    figures = study_figures(smoke_results / "conf", "smoke")
+    view = browser.read_report(smoke_report, "smoke", figures)
+    assert view.errors == []
+    assert list(view.figures) == figures
+    for name, shown in view.figures.items():
+        assert shown.width > 100 and shown.height > 100, (name, shown.width, shown.height)
+        assert "system-message" not in shown.caption_html and "problematic" not in shown.caption_html, name
+        caption = docutils.core.publish_doctree((REPO / "workflow" / "report" / f"{name}.rst").read_text())
+        assert " ".join(shown.caption.split()) == " ".join(caption.astext().split()), name
+
+
+def browser_or_skip():
+    """tests.report_browser where Playwright and a Chromium are installed; elsewhere a skip, except where
+    FANIN_REQUIRE_BROWSER=1 (CI, whose .ci/run installs Debian's chromium) makes that a failure."""
+    if importlib.util.find_spec("playwright") is None:  # a test dependency: missing only outside `make test`
+        reason = "Playwright is not installed (it comes with `pip install -e .[test]`)"
+    elif report_browser.find_chromium() is None:
+        reason = f"no Chromium found (tried $FANIN_CHROMIUM and {', '.join(report_browser.CHROMIUM_NAMES)})"
+    else:
+        return report_browser
+    if os.environ.get("FANIN_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"FANIN_REQUIRE_BROWSER=1 but {reason}")
+    pytest.skip(reason)
 
 
 def test_every_figure_of_every_study_has_a_caption():
