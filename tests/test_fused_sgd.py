@@ -96,3 +96,38 @@ def test_the_analytic_delta_is_autograds_to_the_bit(activation):
         analytic_optimizer.step(batch=(x[None], y[None]))
         graph_optimizer.step(batch=(x[None], y[None]))
     assert all(torch.equal(p, q) for p, q in zip(analytic.parameters(), graph.parameters()))
+
+
+def diverging_pair(setting: dict):
+    """A pack of two small ReLU nets: run 0 trains at lr 0.05, run 1 at an lr that blows it up in a few steps."""
+    torch.manual_seed(0)
+    models = [MLP(20, 4, depth=3, width=32, activation="relu") for _ in range(2)]
+    return models, FusedSGD(Pack(models), [dict(lr=0.05, **setting), dict(lr=1e4, **setting)])
+
+
+@pytest.mark.parametrize("setting", ["plain", "momentum"])
+def test_a_diverging_run_is_frozen_by_the_step_itself_at_the_step_its_loss_turned_non_finite(setting):
+    models, optimizer = diverging_pair(SETTINGS[setting])
+    losses, weights = [], []
+    for x, y in batches(40):
+        weights.append([p.clone() for p in models[1].parameters()])
+        losses.append(optimizer.step(batch=(x[None].expand(2, -1, -1), y[None].expand(2, -1)))[1])
+    first = next(step for step, loss in enumerate(losses, 1) if not torch.isfinite(loss[1]))
+    assert optimizer.live.tolist() == [True, False]
+    assert optimizer.diverged_at.tolist() == [-1, first]
+    # from the step that computed the first NaN/inf loss on, its weights are those that produced it
+    for later in weights[first:]:
+        assert all(torch.equal(p.isnan(), q.isnan()) and torch.equal(p.nan_to_num(), q.nan_to_num())
+                   for p, q in zip(weights[first - 1], later))
+    assert all(torch.isfinite(loss[0]) for loss in losses)
+
+
+def test_the_divergence_state_resumes_from_the_optimizers_checkpoint():
+    models, optimizer = diverging_pair(SETTINGS["plain"])
+    for x, y in batches(40):
+        optimizer.step(batch=(x[None].expand(2, -1, -1), y[None].expand(2, -1)))
+    state = copy.deepcopy(optimizer.state_dict())
+    _, resumed = diverging_pair(SETTINGS["plain"])
+    resumed.load_state_dict(state)
+    assert resumed.live.tolist() == [True, False] and resumed.diverged_at.equal(optimizer.diverged_at)
+    assert resumed.updates == 40 and resumed.per_run["lr"].tolist() == pytest.approx([0.05, 0.0])

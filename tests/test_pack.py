@@ -10,6 +10,7 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from fanin.run import check_packable, train_pack, train_run
 from fanin.training.checkpoint import CHECKPOINT_NAME
@@ -104,6 +105,24 @@ def test_a_resumed_pack_keeps_its_diverged_runs_frozen():
     runs = [SimpleNamespace(status=status, steps={0}) for status in ("running", "diverged", "running")]
     PackMeasurements(runs).on_train_start(SimpleNamespace(global_step=500), SimpleNamespace(freeze=frozen.append))
     assert frozen == [1]
+
+
+def test_between_scheduled_steps_the_host_reads_nothing_back_from_the_device():
+    # The GPU path: the step freezes diverged runs itself; which ones, and when, is read at the schedule only.
+    from types import SimpleNamespace
+
+    from fanin.training.measurements import PackMeasurements
+
+    reads, measured = [], []
+    runs = [SimpleNamespace(status="running", steps={0, 5}, last_measured=0,
+                            measure=lambda step, model, train, k=k: measured.append((k, step))) for k in range(2)]
+    module = SimpleNamespace(diverged_at=lambda: reads.append(1) or torch.tensor([-1, 3]), network=lambda k: None,
+                             take_train_metrics=lambda k: None, freeze=lambda k: None)
+    callback = PackMeasurements(runs)
+    for step in range(1, 6):
+        callback.on_train_batch_end(SimpleNamespace(global_step=step, should_stop=False), module, None, None, 0)
+        assert len(reads) == (step == 5)
+    assert measured == [(1, 3), (0, 5)] and runs[1].status == "diverged"
 
 
 def test_runs_of_different_shapes_cannot_share_a_pack():

@@ -22,8 +22,12 @@ layers (batch norm's scale and shift, PReLU's slope) get their dense gradient fr
 autograd call and the same rule. The same arithmetic in another order rounds differently: a step agrees
 with torch.optim.SGD to float32 rounding (tests/test_fused_sgd.py states the tolerance).
 
-A frozen run (diverged; see `freeze`) gets learning rate, momentum and weight decay 0 and a δ of 0, so its
-weights stay exactly as they were when it diverged while the others go on.
+A run whose loss turns NaN/inf is frozen on the device, in the step that computed that loss: from then on it
+gets learning rate, momentum and weight decay 0 and a δ of 0, so its weights stay as they were when it
+diverged while the others go on. `live` and `diverged_at` (the step count at which each run diverged, -1
+while it has not) stay on the device and are read by the host only at the measurement schedule
+(fanin.training.measurements), so a step never waits for the host; `freeze` does the same from the host
+(a resumed pack's diverged runs).
 
 The probes, which need dC/dW, compute it by autograd on the fixed probe batch at probe steps only.
 """
@@ -76,6 +80,8 @@ class FusedSGD(torch.optim.Optimizer):
         self.stacked = {ndim: {name: value.view((-1,) + (1,) * (ndim - 1)) for name, value in self.per_run.items()}
                         for ndim in (2, 3)}
         self.live = torch.ones(len(pack), dtype=torch.bool, device=device)
+        self.diverged_at = torch.full((len(pack),), -1, dtype=torch.long, device=device)
+        self.updates = 0  # steps taken, as trainer.global_step counts them
         self.any_momentum = any(s.get("momentum", 0.0) > 0 for s in settings)
         self.any_weight_decay = any(s.get("weight_decay", 0.0) > 0 for s in settings)
         models = pack.models
@@ -86,14 +92,34 @@ class FusedSGD(torch.optim.Optimizer):
         self.shared = [_shared_function([(m.norms[layer], m.acts[layer]) for m in models])
                        for layer in range(pack.depth)]
         self.analytic = [ANALYTIC_BACKWARD.get(type(f)) if f is not None else None for f in self.shared]
-        self.any_frozen = False  # a host-side flag: while every run is live, δ needs no mask
 
     def freeze(self, run: int) -> None:
         """Stop updating run `run` (it diverged): its weights stay as they are, the others train on."""
         self.live[run] = False
-        self.any_frozen = True
         for value in self.per_run.values():
             value[run] = 0.0
+
+    def _freeze_diverged(self, losses: torch.Tensor) -> None:
+        """`freeze` on the device, without a host read, every run whose loss of this step is not finite."""
+        finite = torch.isfinite(losses)
+        self.diverged_at.masked_fill_(self.live & ~finite, self.updates)
+        self.live &= finite
+        for value in self.per_run.values():
+            value.mul_(self.live)
+
+    # The divergence state is the optimizer's: a checkpoint resumes it with the momentum buffers.
+    def state_dict(self) -> dict:
+        return {**super().state_dict(), "live": self.live.cpu(), "diverged_at": self.diverged_at.cpu(),
+                "updates": self.updates}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        state_dict = dict(state_dict)
+        live, diverged_at = state_dict.pop("live"), state_dict.pop("diverged_at")
+        self.updates = state_dict.pop("updates")
+        super().load_state_dict(state_dict)
+        self.diverged_at.copy_(diverged_at)
+        for run in (~live).nonzero().flatten().tolist():
+            self.freeze(run)
 
     @torch.no_grad()
     def step(self, closure=None, batch: tuple[torch.Tensor, torch.Tensor] | None = None):
@@ -124,9 +150,11 @@ class FusedSGD(torch.optim.Optimizer):
             logits.requires_grad_()
             losses = F.cross_entropy(logits.reshape(k * b, -1), y.reshape(-1), reduction="none").view(k, b).mean(1)
             (delta,) = torch.autograd.grad(losses.sum(), logits)
+        self.updates += 1
+        self._freeze_diverged(losses.detach())
+        live = self.live.view(-1, 1, 1)
         for layer in range(pack.depth, -1, -1):  # weight layers, output first; δ is dC/ds of `layer`
-            if self.any_frozen:
-                delta = torch.where(self.live.view(-1, 1, 1), delta, 0.0)
+            delta = torch.where(live, delta, 0.0)
             if layer > 0:  # the δ of the layer below needs this layer's weights before their update
                 grad_out = torch.bmm(delta, pack.weights[layer])
             self._apply(pack.weights[layer], (delta, inputs[layer]), self.stacked[3])

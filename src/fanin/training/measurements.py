@@ -3,8 +3,11 @@
 `Measurements` records one run: at step 0 (before any update) and at each scheduled step the training
 loss/error accumulated since the last measurement, the valid and test loss/error, and a probe of every layer
 on the fixed probe batch. `PackMeasurements` is the Lightning callback that measures every run of a pack at
-their shared schedule. A run whose training loss turns NaN/inf is measured, marked diverged and frozen:
-divergence is a result; the pack's other runs go on, and training stops when no run is left.
+their shared schedule. A run whose training loss turns NaN/inf is frozen by the step itself, on the device
+(fanin.training.fused_sgd); at the next scheduled step the host reads which runs diverged and when, and
+measures each at the step it diverged (its weights have not changed since), marked diverged: divergence is
+a result; the pack's other runs go on, and training stops when no run is left. Between scheduled steps
+nothing is read back from the device.
 """
 
 from __future__ import annotations
@@ -27,9 +30,6 @@ from fanin.model import MLP
 from fanin.training.module import InitStudyModule
 
 log = logging.getLogger("fanin")
-
-# How often (in steps) the training loss is checked for NaN/inf between measurements: one host read each.
-DIVERGENCE_CHECK_EVERY = 10
 
 
 class Measurements:
@@ -164,19 +164,23 @@ class PackMeasurements(L.Callback):
     def on_train_batch_end(self, trainer: L.Trainer, module: InitStudyModule, outputs, batch, batch_idx) -> None:
         step = trainer.global_step
         if step in self.steps:
+            self.measure_diverged(module)
             self.measure(step, module)
-        elif step % DIVERGENCE_CHECK_EVERY == 0:  # one host read for the whole pack
-            finite = torch.isfinite(module.train_sums[:, 0]).tolist()
-            diverged = [k for k in self.live() if not finite[k]]
-            for k in diverged:
-                self.runs[k].status = "diverged"
-            self.measure(step, module, diverged)
         if not self.live():
             trainer.should_stop = True
 
     def on_train_end(self, trainer: L.Trainer, module: InitStudyModule) -> None:
+        self.measure_diverged(module)
         self.measure(trainer.global_step, module,
                      [k for k in self.live() if self.runs[k].last_measured != trainer.global_step])
+
+    def measure_diverged(self, module: InitStudyModule) -> None:
+        """Measure, at the step it diverged, each run the step has frozen since the last read (one host read)."""
+        diverged_at = module.diverged_at().tolist()
+        for k in self.live():
+            if diverged_at[k] >= 0:
+                self.runs[k].status = "diverged"
+                self.measure(diverged_at[k], module, [k])
 
     # -- checkpoints: every run's measurements so far ---------------------------------------------------
     def state_dict(self) -> dict:

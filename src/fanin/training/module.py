@@ -3,7 +3,7 @@
 Lightning's manual optimization runs fanin's fused step (fanin.training.fused_sgd) on a pack
 (fanin.training.pack) of K runs in lockstep; a solo run is a pack of one. Each run's training loss and error
 are summed on the device and read by the measurement callback at its schedule, so a training step never
-waits for a host sync.
+waits for a host sync (nor does divergence: the step freezes a diverged run on the device).
 """
 
 from __future__ import annotations
@@ -49,6 +49,10 @@ class InitStudyModule(L.LightningModule):
 
     def freeze(self, run: int) -> None:
         self.optimizers().optimizer.freeze(run)
+
+    def diverged_at(self) -> torch.Tensor:
+        """Per run, the step at which the fused step froze it as diverged, -1 for a run still training."""
+        return self.optimizers().optimizer.diverged_at
 
     # The sums since the last measurement are part of a checkpoint: a resumed run reports the same training error.
     def on_save_checkpoint(self, checkpoint: dict) -> None:
