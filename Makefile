@@ -20,7 +20,10 @@ $(STAMP): pyproject.toml constraints.txt
 run: $(STAMP)
 	$(VENV)/bin/snakemake --cores $(CORES)
 
+# The linters first (seconds): ruff's rules and line length (pyproject.toml), Snakemake's own lint of the workflow.
 test: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/snakemake --lint
 	$(VENV)/bin/python -m pytest
 
 # Glorot & Bengio's Fig 11 / Table 1 ordering on the tables `make run` wrote (FANIN_RESULTS=dir for another).

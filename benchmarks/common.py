@@ -27,7 +27,8 @@ def median(values: list[float]) -> float:
 
 
 def bytes_per_update(model: torch.nn.Module) -> int:
-    """Weight bytes a fused SGD step moves: forward read, δ read (all layers but the first), update read + write."""
+    """Weight bytes a fused SGD step moves: forward read, δ read (all layers but the first), update read
+    + write."""
     linears = model.linears
     total = sum(layer.weight.numel() + layer.bias.numel() for layer in linears)
     first = linears[0].weight.numel()

@@ -52,8 +52,9 @@ def main() -> None:
         print("no CUDA device here (torch.cuda.is_available() is False): nothing measured")
         sys.exit(2)
     accelerator = "gpu" if args.device == "cuda" else "cpu"
-    configs = [compose_config([*overrides, f"trainer.max_steps={args.steps}", f"trainer.accelerator={accelerator}",
-                               "study_name=glorot2010"]) for overrides in shapeset_block()]
+    configs = [compose_config([*overrides, f"trainer.max_steps={args.steps}",
+                               f"trainer.accelerator={accelerator}", "study_name=glorot2010"])
+               for overrides in shapeset_block()]
     with tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()
         summaries = train_pack(configs, [Path(out) / f"run{k}" for k in range(len(configs))])

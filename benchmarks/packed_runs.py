@@ -33,8 +33,8 @@ from fanin.training.fused_sgd import FusedSGD  # noqa: E402
 from fanin.training.pack import Pack  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
-SHAPESET = ["data=shapeset", "model.activation=tanh", "model.depth=5", "model.width=1000", "data.batch_size=10",
-            "optim.lr=0.01", "data.valid_size=100", "data.test_size=100"]
+SHAPESET = ["data=shapeset", "model.activation=tanh", "model.depth=5", "model.width=1000",
+            "data.batch_size=10", "optim.lr=0.01", "data.valid_size=100", "data.test_size=100"]
 
 
 def pipeline_training(study: str, scale: str, cores: int, pack_size: int | None) -> float:
@@ -44,7 +44,8 @@ def pipeline_training(study: str, scale: str, cores: int, pack_size: int | None)
         shutil.copy(REPO / "Snakefile", where)
         for folder in ("workflow", "conf"):
             shutil.copytree(REPO / folder, where / folder)
-        targets = [f"results/{study}/runs/{run.run_id}/summary.json" for run in expand_study(REPO / "conf", study, scale)]
+        targets = [f"results/{study}/runs/{run.run_id}/summary.json"
+                   for run in expand_study(REPO / "conf", study, scale)]
         config = ["--config", f"studies=[{study}]", f"scale={scale}", "results=results"]
         if pack_size is not None:
             config.append(f"pack_size={pack_size}")
@@ -58,7 +59,8 @@ def nets(k: int, device: str) -> tuple[list, list[dict], list]:
     """K differently seeded and initialized 5x1000 nets, their optimizer settings and 200 minibatches each."""
     models, optims, data = [], [], []
     for seed in range(k):
-        config = compose_config([*SHAPESET, f"seed={seed}", f"init={'standard' if seed % 2 else 'glorot_uniform'}"])
+        config = compose_config([*SHAPESET, f"seed={seed}",
+                                 f"init={'standard' if seed % 2 else 'glorot_uniform'}"])
         splits, model = prepare(config)
         models.append(model.to(device))
         optims.append(config["optim"])
@@ -85,18 +87,21 @@ def pack_step(k: int, steps: int, repeats: int, device: str) -> None:
                       for i in range(len(data[0]))]
     # Packs of one need their own copies of the nets: a Pack re-points its models' weights at its own storage.
     alone_models, alone_optims, _ = nets(k, device)
-    alone = [FusedSGD(Pack([m]), [o]) for m, o in zip(alone_models, alone_optims)]
+    alone = [FusedSGD(Pack([m]), [o]) for m, o in zip(alone_models, alone_optims, strict=True)]
     alone_batches = [[(x[None], y[None]) for x, y in d] for d in data]
     packed_rates, alone_rates = [], []
     for _ in range(repeats):
         packed_rates.append(k * steps_per_second(packed, packed_batches, steps, device))
-        seconds = sum(1 / steps_per_second(o, b, steps, device) for o, b in zip(alone, alone_batches))
+        seconds = sum(1 / steps_per_second(o, b, steps, device)
+                      for o, b in zip(alone, alone_batches, strict=True))
         alone_rates.append(k / seconds)
     moved, bandwidth = bytes_per_update(models[0]), copy_bandwidth(device)
     p, a = median(packed_rates), median(alone_rates)
     print(f"[{device}] K={k} nets, network-steps/s: one pack {p:.1f}, one after another {a:.1f}, "
-          f"ratio {median([x / y for x, y in zip(packed_rates, alone_rates)]):.3f} (medians of {repeats})")
-    print(f"[{device}] each network's update moves {moved / 1e6:.1f} MB; copy bandwidth {bandwidth / 1e9:.1f} GB/s; "
+          f"ratio {median([x / y for x, y in zip(packed_rates, alone_rates, strict=True)]):.3f} "
+          f"(medians of {repeats})")
+    print(f"[{device}] each network's update moves {moved / 1e6:.1f} MB; "
+          f"copy bandwidth {bandwidth / 1e9:.1f} GB/s; "
           f"the pack reaches {p * moved / 1e9:.1f} GB/s, {p * moved / bandwidth:.0%} of that limit")
 
 
@@ -115,8 +120,8 @@ def main() -> None:
         n = len(expand_study(REPO / "conf", args.study, args.scale))
         solo = pipeline_training(args.study, args.scale, args.cores, pack_size=1)
         packed = pipeline_training(args.study, args.scale, args.cores, pack_size=None)
-        print(f"{args.study} at {args.scale}: {n} runs on {args.cores} cores; training jobs one process per run "
-              f"{solo:.1f} s, packed {packed:.1f} s")
+        print(f"{args.study} at {args.scale}: {n} runs on {args.cores} cores; "
+              f"training jobs one process per run {solo:.1f} s, packed {packed:.1f} s")
         print(f"ratio {solo / packed:.2f}  (solo wall time / packed wall time; target >= 5)")
     pack_step(args.k, args.steps, args.repeats, "cpu")
     if torch.cuda.is_available():

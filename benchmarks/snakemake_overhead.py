@@ -3,7 +3,8 @@
     python benchmarks/snakemake_overhead.py [--study smoke] [--scale smoke] [--cores 2]
 
 Three numbers, from one pipeline run of the study into a temporary folder:
-- DAG: the time of a dry run of the default studies at quick scale (parsing, run table, DAG), repeated 3 times;
+- DAG: the time of a dry run of the default studies at quick scale (parsing, run table, DAG), repeated
+  3 times;
 - per job: each training job's process wall time (Snakemake's `benchmark:` file) minus its pack's own wall
   time (the longest `summary.json` wall time of its runs, measured inside `fanin.run.train_pack`): interpreter
   and library start-up;

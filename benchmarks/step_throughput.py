@@ -3,12 +3,12 @@
     python benchmarks/step_throughput.py [--steps 5000] [--repeats 3] [--threads 1]
 
 Net: 5 hidden tanh layers of 1000, minibatch 10, Shapeset-3x2, SGD; fanin measures at its default probe
-schedule (step 0, 1, 2, 5, ..., every 1000, last). Both sides get identical data (the same seeded stream, rendered on
-the fly for both) and the same initial weights. The hand-written loop is the usual one (autograd computes every
-dC/dW, torch.optim.SGD applies it) and evaluates valid and test error at the same steps as fanin does, since any
-study needs those numbers; what the ratio charges to fanin is Lightning and the probes, what it credits is the
-fused step (fanin.training.fused_sgd). Runs alternate (hand, fanin, hand, fanin, ...) so machine noise hits
-both; medians are reported.
+schedule (step 0, 1, 2, 5, ..., every 1000, last). Both sides get identical data (the same seeded stream,
+rendered on the fly for both) and the same initial weights. The hand-written loop is the usual one (autograd
+computes every dC/dW, torch.optim.SGD applies it) and evaluates valid and test error at the same steps as
+fanin does, since any study needs those numbers; what the ratio charges to fanin is Lightning and the probes,
+what it credits is the fused step (fanin.training.fused_sgd). Runs alternate (hand, fanin, hand, fanin, ...)
+so machine noise hits both; medians are reported.
 
 Also measured: the bare fused step (no Lightning, no probes), the bytes it moves per update (every weight read
 by the forward pass, read again for the δ of the layer below, read and written by the update), the machine's
@@ -43,7 +43,8 @@ OVERRIDES = ["data=shapeset", "model.activation=tanh", "model.depth=5", "model.w
 
 
 def hand_loop(config: dict, evaluate_at: set[int]) -> float:
-    """The loop a researcher would write by hand, data preparation included as in fanin's run; steps per second."""
+    """The loop a researcher would write by hand, data preparation included as in fanin's run; steps
+    per second."""
     start = time.perf_counter()
     splits, model = prepare(config)
     optimizer = torch.optim.SGD(model.parameters(), lr=config["optim"]["lr"])
@@ -110,9 +111,11 @@ def report_limit(config: dict, device: str, steps: int, full_run_rate: float | N
         fused.append(bare_step_throughput(config, steps, device, fused=True))
     bare = median(fused)
     print(f"[{device}] steps alone: hand-written {median(hand):.1f} steps/s, fused {bare:.1f} steps/s, "
-          f"step ratio {median([f / h for f, h in zip(fused, hand)]):.3f}")
-    print(f"[{device}] bytes moved per fused update: {moved / 1e6:.1f} MB; copy bandwidth {bandwidth / 1e9:.1f} GB/s")
-    print(f"[{device}] fused step: {bare * moved / 1e9:.1f} GB/s, {bare * moved / bandwidth:.0%} of the copy limit")
+          f"step ratio {median([f / h for f, h in zip(fused, hand, strict=True)]):.3f}")
+    print(f"[{device}] bytes moved per fused update: {moved / 1e6:.1f} MB; "
+          f"copy bandwidth {bandwidth / 1e9:.1f} GB/s")
+    print(f"[{device}] fused step: {bare * moved / 1e9:.1f} GB/s, "
+          f"{bare * moved / bandwidth:.0%} of the copy limit")
     if full_run_rate is not None:
         print(f"[{device}] full fanin run: {full_run_rate * moved / bandwidth:.0%} of the copy limit")
 
@@ -131,7 +134,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=5000)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=1, help="torch threads (the pipeline gives each run 1)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch threads (the pipeline gives each run 1)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     config = compose_config([*OVERRIDES, f"trainer.max_steps={args.steps}", f"threads={args.threads}"])
@@ -144,8 +148,9 @@ def main() -> None:
     for _ in range(args.repeats):
         hand.append(hand_loop(config, schedule))
         fanin.append(fanin_run(config)[0])
-        print(f"  hand {hand[-1]:7.1f} steps/s   fanin {fanin[-1]:7.1f} steps/s   ratio {fanin[-1] / hand[-1]:.3f}")
-    ratio = median([f / h for f, h in zip(fanin, hand)])
+        print(f"  hand {hand[-1]:7.1f} steps/s   fanin {fanin[-1]:7.1f} steps/s   "
+              f"ratio {fanin[-1] / hand[-1]:.3f}")
+    ratio = median([f / h for f, h in zip(fanin, hand, strict=True)])
     print(f"hand-written loop: {median(hand):.1f} steps/s (median)")
     print(f"fanin full run:    {median(fanin):.1f} steps/s (median)")
     print(f"ratio {ratio:.3f}  (fanin / hand-written loop, median of per-pair ratios; target >= 1.5)")
@@ -154,7 +159,8 @@ def main() -> None:
         gpu = {**config, "trainer": {**config["trainer"], "accelerator": "gpu"}}
         print(f"GPU: {torch.cuda.get_device_name()}; fanin full run {fanin_run(gpu)[0]:.1f} steps/s")
         report_limit(config, "cuda", 2000, None)
-    print(f"Shapeset renderer: {renderer_throughput(5):,.0f} images/s (median of 5 x 10,000; target >= 20,000)")
+    print(f"Shapeset renderer: {renderer_throughput(5):,.0f} images/s "
+          "(median of 5 x 10,000; target >= 20,000)")
 
 
 if __name__ == "__main__":

@@ -25,7 +25,8 @@ SMALL_RUN = ("data=digits", "model.depth=3", "model.width=32", "trainer.max_step
              "probe.size=100", "probe.bins=20", "probe.jacobian_examples=2")
 
 # A pack long enough to be killed in the middle, checkpointing often (tests/test_pack.py).
-KILLABLE_PACK = (*SMALL_RUN, "trainer.max_steps=1500", "probe.every=500", "trainer.checkpoint_every_steps=100")
+KILLABLE_PACK = (*SMALL_RUN, "trainer.max_steps=1500", "probe.every=500",
+                 "trainer.checkpoint_every_steps=100")
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""Open a `snakemake --report` page in a real headless Chromium, as a researcher would, and read what it shows.
+"""Open a `snakemake --report` page in a real headless Chromium, as a researcher would, and read what
+it shows.
 
 The report is Snakemake's single-page app: the "Results" menu lists every file marked `report(...)`, each
 row with an eye button (shows the image in the main panel) and an information button (shows its caption
@@ -41,7 +42,8 @@ class Figure:
     width: int  # the decoded image's natural size in pixels (0: it did not decode)
     height: int
     caption: str  # the text the page shows under "Description" for that file
-    caption_html: str  # the same as HTML (docutils marks a reStructuredText error with class "system-message")
+    # the same as HTML (docutils marks a reStructuredText error with class "system-message")
+    caption_html: str
 
 
 @dataclass
@@ -64,7 +66,8 @@ def report_page(report: Path) -> Iterator[tuple[object, list[str]]]:
         browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
         try:
             page = browser.new_page(viewport=VIEWPORT)
-            page.on("console", lambda m: errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+            page.on("console",
+                    lambda m: errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
             page.on("pageerror", lambda e: errors.append(f"uncaught: {e}"))
             page.goto(Path(report).resolve().as_uri())
             yield page, errors
@@ -134,7 +137,8 @@ def screenshot(report: Path, category: str, figure: str, out: Path) -> None:
         show_figure(page, figure)
         page.screenshot(path=str(partial))
     with Image.open(partial) as image:
-        image.convert("RGB").quantize(colors=256, method=Image.Quantize.FASTOCTREE).save(partial, optimize=True)
+        image.convert("RGB").quantize(colors=256, method=Image.Quantize.FASTOCTREE).save(partial,
+                                                                                          optimize=True)
     partial.replace(out)
 
 

@@ -1,4 +1,5 @@
-"""Every figure's caption is valid reStructuredText: `snakemake --report` renders it without an error block."""
+"""Every figure's caption is valid reStructuredText: `snakemake --report` renders it without an
+error block."""
 
 from __future__ import annotations
 

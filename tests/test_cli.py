@@ -54,8 +54,8 @@ def test_the_public_overrides_run_a_measured_run(tmp_path):
 
     assert result.returncode == 0, result.stderr
     assert {p.name for p in run_dir.iterdir()} >= {"config.yaml", "metrics.parquet", "layer_stats.parquet",
-                                                   "histograms.parquet", "jacobian.parquet", "provenance.json",
-                                                   "summary.json"}
+                                                   "histograms.parquet", "jacobian.parquet",
+                                                   "provenance.json", "summary.json"}
     metrics = pd.read_parquet(run_dir / "metrics.parquet")
     assert metrics.step.max() == 50
     assert abs(metrics.epoch.max() - 50 * 20 / 1197) < 1e-9  # 1,197 training digits

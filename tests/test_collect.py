@@ -1,4 +1,5 @@
-"""Collecting a study: the runs' tables stacked with one column per run axis, and summary.csv per configuration."""
+"""Collecting a study: the runs' tables stacked with one column per run axis, and summary.csv
+per configuration."""
 
 from __future__ import annotations
 
@@ -17,9 +18,11 @@ def study_dir(tmp_path_factory):
     runs = []
     for seed in (0, 1):
         for init in ("standard", "glorot_uniform"):
-            axes = {"data": "digits", "activation": "tanh", "init": init, "depth": 3, "width": 32, "seed": seed}
+            axes = {"data": "digits", "activation": "tanh", "init": init, "depth": 3, "width": 32,
+                    "seed": seed}
             runs.append(run_id(axes))
-            train_run(compose(*SMALL_RUN, f"init={init}", f"seed={seed}", "trainer.max_steps=10", "probe.every=5"),
+            train_run(compose(*SMALL_RUN, f"init={init}", f"seed={seed}", "trainer.max_steps=10",
+                              "probe.every=5"),
                       root / "runs" / runs[-1])
     collect(root / "runs", runs, root / "tables")
     return root, runs
@@ -28,7 +31,8 @@ def study_dir(tmp_path_factory):
 def test_run_ids_spell_out_the_axes_and_parse_back():
     axes = {"data": "shapeset", "activation": "tanh", "init": "glorot_uniform", "depth": 5, "width": 1000,
             "seed": 0, "init.scale": 1.5}
-    assert run_id(axes) == "data=shapeset/act=tanh/init=glorot_uniform/depth=5/width=1000/seed=0/init.scale=1.5"
+    assert run_id(axes) == ("data=shapeset/act=tanh/init=glorot_uniform/depth=5/width=1000/seed=0/"
+                            "init.scale=1.5")
     assert parse_run_id(run_id(axes)) == {k: str(v) for k, v in axes.items()}
 
 
@@ -73,8 +77,8 @@ def test_an_unknown_study_key_is_refused(tmp_path):
 def test_summary_marks_the_learning_rate_the_validation_set_selects(tmp_path):
     runs = []
     for lr in (0.1, 0.0001):
-        axes = {"data": "digits", "activation": "tanh", "init": "glorot_uniform", "depth": 3, "width": 32, "lr": lr,
-                "seed": 0}
+        axes = {"data": "digits", "activation": "tanh", "init": "glorot_uniform", "depth": 3, "width": 32,
+                "lr": lr, "seed": 0}
         runs.append(run_id(axes))
         train_run(compose(*SMALL_RUN, f"optim.lr={lr}", "trainer.max_steps=60"), tmp_path / "runs" / runs[-1])
     collect(tmp_path / "runs", runs, tmp_path / "tables")

@@ -59,7 +59,7 @@ def test_table_has_both_costs_on_the_full_grid_with_the_documented_columns(net):
         rows = df[df.cost == cost]
         assert sorted(set(rows.w1)) == pytest.approx(np.linspace(-4, 4, POINTS))
         assert sorted(set(rows.w2)) == pytest.approx(np.linspace(-4, 4, POINTS))
-        assert len(set(zip(rows.w1, rows.w2))) == POINTS * POINTS
+        assert len(set(zip(rows.w1, rows.w2, strict=True))) == POINTS * POINTS
     for col in ("step", "unit", "input", "output_class"):
         assert df[col].dtype == np.int64
     for col in ("w1", "w2", "value", "w1_now", "w2_now"):

@@ -74,7 +74,8 @@ def test_cifar10_without_root_names_the_expected_files():
 
 
 def test_unknown_data_lists_the_valid_names():
-    with pytest.raises(ValueError, match="unknown data 'imagenet'; valid: shapeset, digits, mnist, cifar10, toy2d"):
+    with pytest.raises(ValueError,
+                       match="unknown data 'imagenet'; valid: shapeset, digits, mnist, cifar10, toy2d"):
         load_data("imagenet")
 
 
@@ -147,7 +148,8 @@ def _cifar_folder(tmp_path, test_batch: bytes):
 def test_a_crafted_cifar10_batch_cannot_run_a_command(tmp_path):
     marker = tmp_path / "pwned"
     folder = _cifar_folder(tmp_path, pickle.dumps({b"data": _Payload(marker), b"labels": [0]}))
-    with pytest.raises(ValueError, match=f"{folder / 'test_batch'} is not a CIFAR-10 python batch.*posix.system"):
+    with pytest.raises(ValueError,
+                       match=f"{folder / 'test_batch'} is not a CIFAR-10 python batch.*posix.system"):
         load_data("cifar10", root=str(tmp_path), valid_size=10)
     assert not marker.exists()
 

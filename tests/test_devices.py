@@ -1,4 +1,5 @@
-"""Each concurrent GPU run gets a device of its own, decided without a GPU and without CUDA_VISIBLE_DEVICES."""
+"""Each concurrent GPU run gets a device of its own, decided without a GPU and
+without CUDA_VISIBLE_DEVICES."""
 
 from __future__ import annotations
 

@@ -36,7 +36,8 @@ def test_environment_installs_the_package_with_the_pinned_torch_first():
 
 def test_every_dependency_of_the_package_is_pinned_for_ci():
     pinned = {normalise(name) for name in CONSTRAINTS}
-    for requirement in PYPROJECT["project"]["dependencies"] + PYPROJECT["project"]["optional-dependencies"]["test"]:
+    for requirement in (PYPROJECT["project"]["dependencies"]
+                        + PYPROJECT["project"]["optional-dependencies"]["test"]):
         name = normalise(re.split(r"[<>=!~\[ ]", requirement)[0])
         assert name in pinned, f"{name} is a dependency but constraints.txt does not pin it"
 

@@ -9,8 +9,7 @@ import pandas as pd
 import pytest
 
 from fanin.contract import RUN_TABLES, STAT_COLUMNS
-from fanin.figures import FIGURES, figure
-from fanin.figures import ablation
+from fanin.figures import FIGURES, ablation, figure
 from fanin.figures.common import StudyTables
 from fanin.inits import INIT_SCHEMES
 from fanin.studies import expand_study, study_figures

@@ -34,10 +34,12 @@ def tables(tmp_path_factory) -> StudyTables:
     }
     ids = []
     for (data, activation, init, depth, steps), extra in runs.items():
-        axes = {"data": data, "activation": activation, "init": init, "depth": depth, "width": 1000, "seed": 0}
+        axes = {"data": data, "activation": activation, "init": init, "depth": depth, "width": 1000,
+                "seed": 0}
         ids.append(run_id(axes))
-        train_run(compose(*DATA[data], *COMMON, f"model.activation={activation}", f"init={init}", f"model.depth={depth}",
-                          f"trainer.max_steps={steps}", *extra), root / "runs" / ids[-1])
+        train_run(compose(*DATA[data], *COMMON, f"model.activation={activation}", f"init={init}",
+                          f"model.depth={depth}", f"trainer.max_steps={steps}", *extra),
+                  root / "runs" / ids[-1])
     collect(root / "runs", ids, root / "tables")
     return StudyTables.load(root / "tables")
 

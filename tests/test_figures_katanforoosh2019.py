@@ -83,7 +83,7 @@ def synthetic_tables(shapes=("circles", "moons"), seeds=(0,), linear_nan: bool =
             test = [60.0, 3.0, 5.0, 1.0, 1.5, 0.3] if scale == "1.5" else [LOG2] * 6
             if linear_nan and scale == "1.5":
                 test[3:] = [math.nan] * 3
-            for step, loss in zip([0, 1, 2, 5, 10, 100], test):
+            for step, loss in zip([0, 1, 2, 5, 10, 100], test, strict=True):
                 if step:
                     metrics.append(_row(axes, step=step, epoch=0.0, split="train", loss=loss, error=0.3))
                 metrics.append(_row(axes, step=step, epoch=0.0, split="test", loss=loss, error=0.3))

@@ -52,7 +52,7 @@ def train(reference, optimizer, fused, fused_optimizer, steps: int) -> None:
 
 def worst_difference(a: MLP, b: MLP) -> float:
     """Largest |difference| over all parameters (weights and batch-norm scales are O(0.1..1) here)."""
-    return max((p - q).abs().max().item() for p, q in zip(a.parameters(), b.parameters()))
+    return max((p - q).abs().max().item() for p, q in zip(a.parameters(), b.parameters(), strict=True))
 
 
 @pytest.mark.parametrize("setting", SETTINGS)
@@ -77,7 +77,8 @@ def test_the_fused_step_never_writes_a_weight_gradient():
     x, y = next(batches(1))
     FusedSGD(Pack([model]), [dict(lr=0.1)]).step(batch=(x[None], y[None]))
     assert all(p.grad is None for p in model.parameters())
-    assert all((p != q).any() for p, q in zip(model.parameters(), before.parameters()))  # every parameter learns
+    # every parameter learns
+    assert all((p != q).any() for p, q in zip(model.parameters(), before.parameters(), strict=True))
 
 
 def test_nesterov_without_momentum_is_refused():
@@ -95,11 +96,12 @@ def test_the_analytic_delta_is_autograds_to_the_bit(activation):
     for x, y in batches(50):
         analytic_optimizer.step(batch=(x[None], y[None]))
         graph_optimizer.step(batch=(x[None], y[None]))
-    assert all(torch.equal(p, q) for p, q in zip(analytic.parameters(), graph.parameters()))
+    assert all(torch.equal(p, q) for p, q in zip(analytic.parameters(), graph.parameters(), strict=True))
 
 
 def diverging_pair(setting: dict):
-    """A pack of two small ReLU nets: run 0 trains at lr 0.05, run 1 at an lr that blows it up in a few steps."""
+    """A pack of two small ReLU nets: run 0 trains at lr 0.05, run 1 at an lr that blows it up in a
+    few steps."""
     torch.manual_seed(0)
     models = [MLP(20, 4, depth=3, width=32, activation="relu") for _ in range(2)]
     return models, FusedSGD(Pack(models), [dict(lr=0.05, **setting), dict(lr=1e4, **setting)])
@@ -118,7 +120,7 @@ def test_a_diverging_run_is_frozen_by_the_step_itself_at_the_step_its_loss_turne
     # from the step that computed the first NaN/inf loss on, its weights are those that produced it
     for later in weights[first:]:
         assert all(torch.equal(p.isnan(), q.isnan()) and torch.equal(p.nan_to_num(), q.nan_to_num())
-                   for p, q in zip(weights[first - 1], later))
+                   for p, q in zip(weights[first - 1], later, strict=True))
     assert all(torch.isfinite(loss[0]) for loss in losses)
 
 

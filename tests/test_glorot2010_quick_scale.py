@@ -1,4 +1,5 @@
-"""Glorot & Bengio's Fig 11 and Table 1 on the tables `make run` wrote (the quick scale), and on `scale=long`'s.
+"""Glorot & Bengio's Fig 11 and Table 1 on the tables `make run` wrote (the quick scale), and
+on `scale=long`'s.
 
     make run && make test-quick                 # or: FANIN_RESULTS=results-long make test-quick
 
@@ -32,7 +33,8 @@ CHANCE = 1 - 1 / 6  # always answering the most frequent class
 def tables() -> StudyTables:
     where = Path(os.environ.get("FANIN_RESULTS", "results")) / "glorot2010" / "tables"
     if not (where / "summary.csv").exists():
-        pytest.skip(f"no glorot2010 tables in {where}: run `make run` (or snakemake --config scale=long) first")
+        pytest.skip(f"no glorot2010 tables in {where}: "
+                    "run `make run` (or snakemake --config scale=long) first")
     tables = StudyTables.load(where)
     runs = tables.summary.query("level == 'run' and dataset == 'shapeset' and depth == 5")
     if runs.empty or runs.steps.min() < quick_updates():
@@ -47,7 +49,8 @@ def final(tables) -> dict[str, float]:
 
 
 def setting(key: str, scale: str = "quick") -> int:
-    """A Shapeset model's setting at `scale` (quick: the smallest that these tests accept), as the study says."""
+    """A Shapeset model's setting at `scale` (quick: the smallest that these tests accept), as the
+    study says."""
     run = next(r for r in expand_study(CONF_DIR, "glorot2010", scale)
                if r.axes["data"] == "shapeset" and r.axes["depth"] == 5)
     return int(next(o for o in reversed(run.overrides) if o.startswith(f"{key}=")).split("=")[1])
@@ -62,7 +65,8 @@ def long_updates() -> int:
 
 
 def margin(error_pct: float) -> float:
-    """5 points, or four sampling sds of the difference of two error rates on quick's (the smallest) test set."""
+    """5 points, or four sampling sds of the difference of two error rates on quick's (the smallest)
+    test set."""
     p = error_pct / 100
     return max(5.0, 400 * math.sqrt(2 * p * (1 - p) / setting("data.test_size")))
 

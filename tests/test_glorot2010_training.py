@@ -1,9 +1,9 @@
 """Glorot & Bengio's training dynamics on real runs, at the quick scale's budget and learning rates.
 
-The 5 x 1000 tanh net on Shapeset-3x2, minibatches of 10: with the normalized init it learns, with the standard
-init it is still near chance (the 83% error of always answering the most frequent class) after the same
-updates (Fig 11, Table 1). The two runs are exactly the glorot2010 study's quick runs; the full ordering of the
-five models is asserted on `make run`'s own tables by tests/test_glorot2010_quick_scale.py.
+The 5 x 1000 tanh net on Shapeset-3x2, minibatches of 10: with the normalized init it learns, with the
+standard init it is still near chance (the 83% error of always answering the most frequent class) after the
+same updates (Fig 11, Table 1). The two runs are exactly the glorot2010 study's quick runs; the full ordering
+of the five models is asserted on `make run`'s own tables by tests/test_glorot2010_quick_scale.py.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def tanh_summaries(tmp_path_factory) -> dict[str, dict]:
                                          f"hydra.run.dir={root / init}"], stdout=subprocess.DEVNULL,
                                         stderr=subprocess.PIPE, text=True)
                  for init, run in runs.items()}
-    for init, process in processes.items():
+    for process in processes.values():
         _, stderr = process.communicate(timeout=1800)
         assert process.returncode == 0, stderr[-2000:]
     return {init: json.loads((root / init / "summary.json").read_text()) for init in runs}

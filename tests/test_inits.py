@@ -245,7 +245,7 @@ def test_initialize_draws_from_the_global_rng():
     initialize(a, "he_normal")
     torch.manual_seed(11)
     initialize(b, "he_normal")
-    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters(), strict=True))
 
 
 @pytest.mark.parametrize("activation", ["tanh", "relu"])
@@ -282,7 +282,7 @@ def test_lsuv_without_a_batch_is_a_clear_error_before_touching_weights():
     before = [p.clone() for p in model.parameters()]
     with pytest.raises(ValueError, match="needs a batch"):
         initialize(model, "lsuv")
-    assert all(torch.equal(p, q) for p, q in zip(before, model.parameters()))
+    assert all(torch.equal(p, q) for p, q in zip(before, model.parameters(), strict=True))
 
 
 # --- errors --------------------------------------------------------------------------------------
@@ -372,5 +372,6 @@ def test_a_command_line_override_reaches_the_scheme():
 @pytest.mark.parametrize("shape", [(0, 5), (5, 0)])
 def test_a_weight_with_no_elements_is_refused_in_one_line(name, shape):
     with pytest.raises(ValueError, match=rf"init '{name}' cannot fill a weight with no elements \(shape "
-                                         rf"\({shape[0]}, {shape[1]}\)\); valid: fan_out >= 1 and fan_in >= 1"):
+                                         rf"\({shape[0]}, {shape[1]}\)\); "
+                                         r"valid: fan_out >= 1 and fan_in >= 1"):
         INIT_SCHEMES[name](torch.empty(*shape))

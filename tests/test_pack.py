@@ -14,7 +14,7 @@ import torch
 
 from fanin.run import check_packable, train_pack, train_run
 from fanin.training.checkpoint import CHECKPOINT_NAME
-from tests.conftest import KILLABLE_PACK, REPO, SMALL_RUN, compose
+from tests.conftest import REPO, SMALL_RUN, compose
 
 # Three runs that differ in everything a pack allows: seed, init, learning rate, momentum, activation.
 MEMBERS = [
@@ -45,14 +45,14 @@ def packed_and_alone(tmp_path_factory):
     packed = [root / f"packed{k}" for k in range(len(MEMBERS))]
     alone = [root / f"alone{k}" for k in range(len(MEMBERS))]
     train_pack(configs(), packed)
-    for config, folder in zip(configs(), alone):
+    for config, folder in zip(configs(), alone, strict=True):
         train_run(config, folder)
     return packed, alone
 
 
 def test_every_packed_run_writes_the_files_of_a_solo_run(packed_and_alone):
     packed, alone = packed_and_alone
-    for p, a in zip(packed, alone):
+    for p, a in zip(packed, alone, strict=True):
         assert sorted(f.name for f in p.iterdir()) == sorted(f.name for f in a.iterdir())
         assert json.loads((p / "provenance.json").read_text())["pack"]["size"] == len(MEMBERS)
 
@@ -62,7 +62,7 @@ def test_packed_runs_give_the_tables_they_give_alone(packed_and_alone):
     rounding (measured: values within 6e-6 of their column's scale, 2-4 of 4,800 histogram counts moved
     by one across a bin edge, errors identical) stays within float32 noise."""
     packed, alone = packed_and_alone
-    for p, a in zip(packed, alone):
+    for p, a in zip(packed, alone, strict=True):
         for table in TABLES:
             x, y = read(p, table), read(a, table)
             assert x[x.step == 0].equals(y[y.step == 0]), (p.name, table)
@@ -79,15 +79,16 @@ def test_a_pack_run_twice_gives_identical_tables(packed_and_alone, tmp_path):
     packed, _ = packed_and_alone
     again = [tmp_path / f"again{k}" for k in range(len(MEMBERS))]
     train_pack(configs(), again)
-    for p, q in zip(packed, again):
+    for p, q in zip(packed, again, strict=True):
         for table in TABLES:
             assert read(p, table).equals(read(q, table)), table
 
 
 def test_a_diverging_run_is_frozen_and_the_others_train_on(tmp_path):
     runs = configs()
-    runs[1] = compose(*SMALL_RUN, "trainer.max_steps=200", "seed=1", "model.activation=relu", "init=too_large",
-                      "init.factor=30", "optim.lr=5.0")  # as tests/test_run.py's diverging run
+    # as tests/test_run.py's diverging run
+    runs[1] = compose(*SMALL_RUN, "trainer.max_steps=200", "seed=1", "model.activation=relu",
+                      "init=too_large", "init.factor=30", "optim.lr=5.0")
     folders = [tmp_path / f"run{k}" for k in range(3)]
     summaries = train_pack(runs, folders)
     assert [s["status"] for s in summaries] == ["completed", "diverged", "completed"]
@@ -103,7 +104,8 @@ def test_a_resumed_pack_keeps_its_diverged_runs_frozen():
 
     frozen = []
     runs = [SimpleNamespace(status=status, steps={0}) for status in ("running", "diverged", "running")]
-    PackMeasurements(runs).on_train_start(SimpleNamespace(global_step=500), SimpleNamespace(freeze=frozen.append))
+    PackMeasurements(runs).on_train_start(SimpleNamespace(global_step=500),
+                                          SimpleNamespace(freeze=frozen.append))
     assert frozen == [1]
 
 
@@ -115,12 +117,14 @@ def test_between_scheduled_steps_the_host_reads_nothing_back_from_the_device():
 
     reads, measured = [], []
     runs = [SimpleNamespace(status="running", steps={0, 5}, last_measured=0,
-                            measure=lambda step, model, train, k=k: measured.append((k, step))) for k in range(2)]
-    module = SimpleNamespace(diverged_at=lambda: reads.append(1) or torch.tensor([-1, 3]), network=lambda k: None,
-                             take_train_metrics=lambda k: None, freeze=lambda k: None)
+                            measure=lambda step, model, train, k=k: measured.append((k, step)))
+            for k in range(2)]
+    module = SimpleNamespace(diverged_at=lambda: reads.append(1) or torch.tensor([-1, 3]),
+                             network=lambda k: None, take_train_metrics=lambda k: None, freeze=lambda k: None)
     callback = PackMeasurements(runs)
     for step in range(1, 6):
-        callback.on_train_batch_end(SimpleNamespace(global_step=step, should_stop=False), module, None, None, 0)
+        callback.on_train_batch_end(SimpleNamespace(global_step=step, should_stop=False), module, None, None,
+                                    0)
         assert len(reads) == (step == 5)
     assert measured == [(1, 3), (0, 5)] and runs[1].status == "diverged"
 
@@ -138,7 +142,8 @@ from tests.conftest import KILLABLE_PACK, compose
 from tests.test_pack import MEMBERS
 logging.basicConfig(level=logging.INFO)
 root = sys.argv[1]
-configs = [compose(*KILLABLE_PACK, *member, f"trainer.checkpoint_dir={root}/checkpoint") for member in MEMBERS]
+configs = [compose(*KILLABLE_PACK, *member, f"trainer.checkpoint_dir={root}/checkpoint")
+           for member in MEMBERS]
 train_pack(configs, [f"{root}/run{k}" for k in range(len(MEMBERS))])
 """
 

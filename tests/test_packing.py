@@ -71,7 +71,8 @@ def finished_run(folder, overrides) -> None:
 def test_a_finished_run_is_complete_only_for_the_overrides_it_was_trained_with(tmp_path):
     asked = ["init=standard", "seed=0", "trainer.max_steps=100"]
     finished_run(tmp_path / "run", [*asked, "threads=2", "trainer.accelerator=gpu", "study_name=x"])
-    assert is_complete(tmp_path / "run", [*asked, "trainer.accelerator=cpu"])  # where it ran is not what it is
+    # where it ran is not what it is
+    assert is_complete(tmp_path / "run", [*asked, "trainer.accelerator=cpu"])
     assert is_complete(tmp_path / "run", list(reversed(asked)))
     assert not is_complete(tmp_path / "run", ["init=standard", "seed=0", "trainer.max_steps=200"])
     assert not is_complete(tmp_path / "run", [*asked, "logger=wandb"])  # asked for W&B logs it does not have

@@ -34,7 +34,7 @@ def tanh_shapeset(tmp_path_factory):
 
 def test_standard_init_shrinks_tanh_activations_layer_by_layer(tanh_shapeset):
     act_std = tanh_shapeset["standard"].loc["act", "std"]
-    assert all(act_std[l + 1] < act_std[l] for l in range(1, 5))
+    assert all(act_std[ell + 1] < act_std[ell] for ell in range(1, 5))
     assert act_std[5] / act_std[1] < 0.2
 
 

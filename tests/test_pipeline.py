@@ -52,7 +52,8 @@ def job_counts(output: str) -> dict[str, int]:
         if match and match.group(1) == "total":
             break  # a dry run prints the table twice
         if match:
-            rule = next((r for r in ("figure", "train") if match.group(1).startswith(r + "_")), match.group(1))
+            rule = next((r for r in ("figure", "train") if match.group(1).startswith(r + "_")),
+                        match.group(1))
             counts[rule] = counts.get(rule, 0) + int(match.group(2))
     return counts
 
@@ -174,7 +175,8 @@ def test_adding_a_seed_reruns_only_the_new_runs_and_what_is_downstream(smoke_res
     study["grid"][3]["axes"]["seed"] = [0, 1]  # the Table 1 block: 4 configurations, 2 data sets
     try:
         study_file.write_text(yaml.safe_dump(study, sort_keys=False))
-        result = snakemake(smoke_results, "-n", "--config", "studies=[smoke]", "scale=smoke", "results=results")
+        result = snakemake(smoke_results, "-n", "--config", "studies=[smoke]", "scale=smoke",
+                           "results=results")
         new = [r for r in expand_study(smoke_results / "conf", "smoke", "smoke") if r.axes["seed"] == 1]
     finally:
         study_file.write_text(original)
@@ -195,10 +197,12 @@ def test_a_run_whose_overrides_change_trains_again(smoke_results):
     study["grid"][2].setdefault("overrides", {})["optim.momentum"] = 0.5
     try:
         study_file.write_text(yaml.safe_dump(study, sort_keys=False))
-        result = snakemake(smoke_results, "-n", "--config", "studies=[smoke]", "scale=smoke", "results=results")
+        result = snakemake(smoke_results, "-n", "--config", "studies=[smoke]", "scale=smoke",
+                           "results=results")
     finally:
         study_file.write_text(original)
-    assert trained_runs(result.stdout, "smoke") == ["data=shapeset/act=tanh/init=glorot_uniform/depth=1/width=16/seed=0"]
+    assert trained_runs(result.stdout, "smoke") == [
+        "data=shapeset/act=tanh/init=glorot_uniform/depth=1/width=16/seed=0"]
     assert job_counts(result.stdout)["train"] == 1
 
 
@@ -254,19 +258,23 @@ def test_every_figure_of_every_study_has_a_caption():
             assert (REPO / "workflow" / "report" / f"{figure}.rst").is_file(), figure
 
 
-@pytest.mark.parametrize("resources, accelerator, gpu", [((), "cpu", "gpu=0"), (("--resources", "gpu=2"), "gpu", "gpu=1")])
+@pytest.mark.parametrize("resources, accelerator, gpu", [((), "cpu", "gpu=0"),
+                                                         (("--resources", "gpu=2"), "gpu", "gpu=1")])
 def test_runs_are_gpu_jobs_exactly_when_gpus_are_given(workflow_dir, resources, accelerator, gpu):
-    result = snakemake(workflow_dir, "-n", "-p", "--workflow-profile", "workflow/profiles/workstation", *resources,
-                       "--config", "studies=[he2015]", "scale=smoke", f"results={workflow_dir / 'gpu'}")
+    result = snakemake(workflow_dir, "-n", "-p", "--workflow-profile", "workflow/profiles/workstation",
+                       *resources, "--config", "studies=[he2015]", "scale=smoke",
+                       f"results={workflow_dir / 'gpu'}")
     assert result.returncode == 0, result.stderr[-2000:]
     assert f"trainer.accelerator={accelerator}" in result.stdout
     assert f" {gpu}," in result.stdout
 
 
 def test_slurm_train_partition_sends_the_training_jobs_alone_there(workflow_dir):
-    result = snakemake(workflow_dir, "-n", "--config", "studies=[smoke]", "scale=smoke", "slurm_train_partition=gpu",
-                       f"results={workflow_dir / 'partition'}")
+    result = snakemake(workflow_dir, "-n", "--config", "studies=[smoke]", "scale=smoke",
+                       "slurm_train_partition=gpu", f"results={workflow_dir / 'partition'}")
     assert result.returncode == 0, result.stderr[-2000:]
-    jobs = re.findall(r"^(?:local)?rule (\w+):\n((?:    .*\n)*)", result.stdout, re.M)  # each job's indented block
-    assert jobs and all(("slurm_partition=gpu" in resources) == rule.startswith("train_") for rule, resources in jobs)
+    # each job's indented block
+    jobs = re.findall(r"^(?:local)?rule (\w+):\n((?:    .*\n)*)", result.stdout, re.M)
+    assert jobs and all(("slurm_partition=gpu" in resources) == rule.startswith("train_")
+                        for rule, resources in jobs)
     assert any(rule.startswith("train_") for rule, _ in jobs) and any(rule == "collect" for rule, _ in jobs)

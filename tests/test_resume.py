@@ -33,7 +33,8 @@ KILLABLE_RUN = ("data=digits", "model.depth=3", "model.width=32", "trainer.max_s
 def assert_same_tables(reference: Path, resumed: Path) -> None:
     for name in TABLES:
         pd.testing.assert_frame_equal(pd.read_parquet(reference / f"{name}.parquet"),
-                                      pd.read_parquet(resumed / f"{name}.parquet"), check_exact=True, obj=name)
+                                      pd.read_parquet(resumed / f"{name}.parquet"), check_exact=True,
+                                      obj=name)
 
 
 def start_run(out_dir: Path, *overrides: str) -> subprocess.Popen:
@@ -62,7 +63,8 @@ def checkpoint_step(path: Path) -> int:
 @pytest.mark.parametrize("data, params", [("digits", {}), ("shapeset", {"valid_size": 10, "test_size": 10,
                                                                           "chunk": 70})])
 def test_the_stream_resumed_at_any_step_yields_the_batches_an_unbroken_one_would(data, params):
-    source = load_data(data, **params).train  # digits: 1197 examples, 37 batches an epoch; shapeset: 7 a chunk
+    # digits: 1197 examples, 37 batches an epoch; shapeset: 7 a chunk
+    source = load_data(data, **params).train
     unbroken = [y for _, y in islice(iter(TrainStream(source, 32, seed=3)), 120)]
     for step in (1, 6, 7, 36, 37, 38, 80):
         stream = TrainStream(source, 32, seed=3)
@@ -120,8 +122,9 @@ def test_a_run_killed_mid_training_resumes_to_the_tables_of_an_uninterrupted_run
 @pytest.mark.slow
 def test_sigterm_saves_the_step_it_stops_at_and_the_run_resumes_from_there(tmp_path):
     # Shapeset's infinite stream is rendered in chunks: the resumed run must re-render the right one.
-    shapeset = ("data=shapeset", "data.valid_size=200", "data.test_size=200", "data.chunk=500", "model.depth=3",
-                "model.width=32", "trainer.max_steps=4000", "probe.every=500", "probe.size=100", "probe.bins=20")
+    shapeset = ("data=shapeset", "data.valid_size=200", "data.test_size=200", "data.chunk=500",
+                "model.depth=3", "model.width=32", "trainer.max_steps=4000", "probe.every=500",
+                "probe.size=100", "probe.bins=20")
     finish(start_run(tmp_path / "reference", *shapeset))
     # No periodic checkpoint: the one on disk can only come from the SIGTERM handler.
     run = start_run(tmp_path / "stopped", *shapeset, "trainer.checkpoint_every_s=null")
@@ -159,7 +162,8 @@ def test_a_workflow_killed_mid_training_resumes_the_run_when_started_again(tmp_p
     reference = snakemake(where, *config, "results=reference")
     assert reference.returncode == 0, reference.stderr[-3000:]
 
-    workflow = subprocess.Popen([sys.executable, "-m", "snakemake", "--cores", "1", *config, "results=results"],
+    workflow = subprocess.Popen([sys.executable, "-m", "snakemake", "--cores", "1", *config,
+                                 "results=results"],
                                 cwd=where, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                 start_new_session=True)
     run = "data=digits/act=tanh/init=glorot_uniform/depth=3/width=32/seed=0"
@@ -175,5 +179,6 @@ def test_a_workflow_killed_mid_training_resumes_the_run_when_started_again(tmp_p
     assert again.returncode == 0, again.stderr[-3000:]
     logs = [log.read_text() for log in (where / "results" / "resume" / "logs" / "train").glob("*.log")]
     assert any("resuming from" in log for log in logs)
-    assert_same_tables(where / "reference" / "resume" / "runs" / run, where / "results" / "resume" / "runs" / run)
+    assert_same_tables(where / "reference" / "resume" / "runs" / run,
+                       where / "results" / "resume" / "runs" / run)
     shutil.rmtree(where / "results")

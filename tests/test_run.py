@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from fanin.run import train_run
-from tests.conftest import compose, SMALL_RUN
+from tests.conftest import SMALL_RUN, compose
 
 CONTRACT = {  # DESIGN.md's data contract, spelled out
     "metrics": ["step", "epoch", "split", "loss", "error"],
@@ -148,8 +148,8 @@ def test_out_of_range_settings_are_refused_with_the_range(tmp_path, override, me
 def test_a_minibatch_larger_than_the_training_set_is_refused_with_the_sizes(tmp_path):
     from fanin.run import train_run
 
-    with pytest.raises(ValueError, match=r"data.batch_size=5000 is larger than the training set \(1197 examples\); "
-                                         r"valid: 1..1197"):
+    with pytest.raises(ValueError, match=r"data.batch_size=5000 is larger than the training set "
+                                         r"\(1197 examples\); valid: 1..1197"):
         train_run(compose(*SMALL_RUN, "data.batch_size=5000"), tmp_path)
     assert not (tmp_path / "summary.json").exists()
 
@@ -169,7 +169,8 @@ def test_a_run_that_stops_short_without_diverging_is_never_reported_complete(tmp
     ("probe.size=0", r"probe.size=0 is out of range; valid: an integer >= 1"),
     ("probe.bins=1", r"probe.bins=1 is out of range; valid: an integer >= 2"),
     ("probe.every=0", r"probe.every=0 is out of range"),
-    ("probe.jacobian_steps=[a]", r"probe.jacobian_steps=\['a'\] is not valid; valid: a list of steps >= 0 and 'last'"),
+    ("probe.jacobian_steps=[a]",
+     r"probe.jacobian_steps=\['a'\] is not valid; valid: a list of steps >= 0 and 'last'"),
     ("data.valid_size=-5", r"data.valid_size=-5 is out of range; valid: an integer >= 1"),
     ("trainer.accelerator=tpu", r"trainer.accelerator='tpu' is not valid; valid: cpu, gpu, cuda, auto"),
     ("threads=0", r"threads=0 is out of range; valid: an integer >= 1, or null"),

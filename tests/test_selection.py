@@ -1,4 +1,5 @@
-"""The learning-rate protocol of Glorot & Bengio (Sec. 3): per model, the lr with the lowest validation error."""
+"""The learning-rate protocol of Glorot & Bengio (Sec. 3): per model, the lr with the lowest
+validation error."""
 
 from __future__ import annotations
 
@@ -10,19 +11,21 @@ CONFIG = ["activation", "init", "lr"]
 
 
 def runs(rows):
-    return pd.DataFrame(rows, columns=["activation", "init", "lr", "seed", "final_valid_error", "final_test_error",
-                                       "status"])
+    return pd.DataFrame(rows, columns=["activation", "init", "lr", "seed", "final_valid_error",
+                                       "final_test_error", "status"])
 
 
 def chosen(frame):
     picked = frame[select_learning_rates(frame, CONFIG)]
-    return sorted(set(zip(picked.activation, picked.init, picked.lr)))
+    return sorted(set(zip(picked.activation, picked.init, picked.lr, strict=True)))
 
 
 def grid():
     return runs([
-        ("tanh", "standard", 0.1, 0, 0.80, 0.10, "completed"), ("tanh", "standard", 0.1, 1, 0.84, 0.10, "completed"),
-        ("tanh", "standard", 0.01, 0, 0.75, 0.90, "completed"), ("tanh", "standard", 0.01, 1, 0.77, 0.90, "completed"),
+        ("tanh", "standard", 0.1, 0, 0.80, 0.10, "completed"),
+        ("tanh", "standard", 0.1, 1, 0.84, 0.10, "completed"),
+        ("tanh", "standard", 0.01, 0, 0.75, 0.90, "completed"),
+        ("tanh", "standard", 0.01, 1, 0.77, 0.90, "completed"),
         ("tanh", "glorot_uniform", 0.1, 0, 0.40, 0.5, "completed"),
         ("tanh", "glorot_uniform", 0.01, 0, 0.60, 0.3, "completed"),
     ])
@@ -59,6 +62,6 @@ def test_ties_go_to_the_smaller_lr():
 
 
 def test_one_lr_per_model_is_always_selected():
-    frame = runs([("tanh", "standard", 0.1, 0, 0.9, 0.9, "completed"), ("sigmoid", "standard", 0.1, 0, 0.8, 0.8,
-                                                                         "diverged")])
+    frame = runs([("tanh", "standard", 0.1, 0, 0.9, 0.9, "completed"),
+                  ("sigmoid", "standard", 0.1, 0, 0.8, 0.8, "diverged")])
     assert select_learning_rates(frame, CONFIG).all()

@@ -166,8 +166,8 @@ def test_the_base_edge_is_relevelled_then_turned_by_the_final_rotation(shape):
     m, k = 500, shapeset.N_VERTICES[shape]
     shapes = torch.full((m,), shape)
     theta1, theta3 = shapeset._rotations(shapes, torch.Generator().manual_seed(5))
-    objects = shapeset._place(shapes, theta1, theta3, torch.rand(m, 4, generator=torch.Generator().manual_seed(6)),
-                              IMAGE_SIZE)
+    objects = shapeset._place(shapes, theta1, theta3,
+                              torch.rand(m, 4, generator=torch.Generator().manual_seed(6)), IMAGE_SIZE)
     edge = objects.polygons[:, 0] - objects.polygons[:, k - 1]
     angle = torch.atan2(edge[:, 1], edge[:, 0])
     difference = torch.remainder(angle - theta3 + math.pi / 2, math.pi) - math.pi / 2
@@ -275,13 +275,13 @@ def test_other_image_sizes_scale_the_same_shapes():
 def test_a_polygon_fills_the_pixels_pygame_fills():
     # A 20-gon of the original generator whose truncated vertices dent it at x = 13 and 14; pygame 2.6.1
     # filled these pixel ranges per row (y: x_first..x_last), measured in a scratch run of glorotxa/Shapeset.
-    vertices = [[15.979, 8.953], [17.814, 7.354], [19.982, 6.362], [22.27, 6.074], [24.456, 6.518], [26.324, 7.651],
-                [27.693, 9.362], [28.427, 11.483], [28.456, 13.808], [27.776, 16.107], [26.454, 18.157],
-                [24.619, 19.756], [22.451, 20.748], [20.162, 21.036], [17.977, 20.592], [16.109, 19.459],
-                [14.74, 17.748], [14.006, 15.626], [13.977, 13.302], [14.657, 11.003]]
-    pygame_rows = {6: (19, 24), 7: (17, 26), 8: (15, 26), 9: (14, 27), 10: (14, 27), 11: (14, 28), 12: (13, 28),
-                   13: (13, 28), 14: (13, 27), 15: (14, 27), 16: (14, 27), 17: (14, 26), 18: (15, 26), 19: (16, 24),
-                   20: (17, 22), 21: (20, 20)}
+    vertices = [[15.979, 8.953], [17.814, 7.354], [19.982, 6.362], [22.27, 6.074], [24.456, 6.518],
+                [26.324, 7.651], [27.693, 9.362], [28.427, 11.483], [28.456, 13.808], [27.776, 16.107],
+                [26.454, 18.157], [24.619, 19.756], [22.451, 20.748], [20.162, 21.036], [17.977, 20.592],
+                [16.109, 19.459], [14.74, 17.748], [14.006, 15.626], [13.977, 13.302], [14.657, 11.003]]
+    pygame_rows = {6: (19, 24), 7: (17, 26), 8: (15, 26), 9: (14, 27), 10: (14, 27), 11: (14, 28),
+                   12: (13, 28), 13: (13, 28), 14: (13, 27), 15: (14, 27), 16: (14, 27), 17: (14, 26),
+                   18: (15, 26), 19: (16, 24), 20: (17, 22), 21: (20, 20)}
     expected = torch.zeros(IMAGE_SIZE, IMAGE_SIZE, dtype=torch.bool)
     for y, (first, last) in pygame_rows.items():
         expected[y, first : last + 1] = True

@@ -1,9 +1,11 @@
-"""The workflow on a real Slurm cluster: Debian's slurmctld + slurmd + munge on localhost (.ci/slurm-localhost.sh).
+"""The workflow on a real Slurm cluster: Debian's slurmctld + slurmd + munge on
+localhost (.ci/slurm-localhost.sh).
 
 The smoke study goes through workflow/profiles/slurm, every job an sbatch job, and reaches its figures; a run
-that fails on the cluster fails the workflow, promptly; GPU runs ask for a GPU each; a run pre-empted (scancel:
-SIGTERM, then SIGKILL) resumes from its checkpoint when the workflow runs again. Needs root and the packages munge slurmctld slurmd
-slurm-client: elsewhere these tests skip, except where FANIN_REQUIRE_SLURM=1 (CI) makes that a failure.
+that fails on the cluster fails the workflow, promptly; GPU runs ask for a GPU each; a run pre-empted
+(scancel: SIGTERM, then SIGKILL) resumes from its checkpoint when the workflow runs again. Needs root and the
+packages munge slurmctld slurmd slurm-client: elsewhere these tests skip, except where FANIN_REQUIRE_SLURM=1
+(CI) makes that a failure.
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ TEST_CLUSTER_ARGS = ("--slurm-keep-successful-logs",)
 
 
 def missing_requirement() -> str | None:
-    path = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])  # the daemons, off a user's PATH
+    # the daemons, off a user's PATH
+    path = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])
     missing = [tool for tool in TOOLS if shutil.which(tool, path=path) is None]
     if missing:
         return (f"Slurm not installed ({', '.join(missing)} missing); "
@@ -89,8 +92,8 @@ def test_the_smoke_study_runs_through_slurm_to_its_figures(slurm_env, tmp_path):
     figures = study_figures(where / "conf", "smoke")
     before = set(slurm_jobs(slurm_env))
     start = time.monotonic()
-    result = snakemake_on_slurm(where, slurm_env, "--config", "studies=[smoke]", "scale=smoke", "results=results",
-                                timeout=900)
+    result = snakemake_on_slurm(where, slurm_env, "--config", "studies=[smoke]", "scale=smoke",
+                                "results=results", timeout=900)
     elapsed = time.monotonic() - start
     assert result.returncode == 0, result.stderr[-4000:]
 
@@ -107,7 +110,8 @@ def test_the_smoke_study_runs_through_slurm_to_its_figures(slurm_env, tmp_path):
         rule = log.relative_to(where / ".snakemake" / "slurm_logs").parts[0]
         by_rule[rule] = by_rule.get(rule, 0) + 1
     packs = plan_packs(runs, PACK_SIZE)  # on a cluster, packs are as large as pack_size allows
-    assert sum(n for rule, n in by_rule.items() if rule.startswith("rule_train_")) == len(packs) < len(runs), by_rule
+    assert (sum(n for rule, n in by_rule.items() if rule.startswith("rule_train_"))
+            == len(packs) < len(runs)), by_rule
     assert by_rule.get("rule_collect") == 1, by_rule
     assert sum(n for rule, n in by_rule.items() if rule.startswith("rule_figure_")) == len(figures), by_rule
     jobs = {job: state for job, state in slurm_jobs(slurm_env).items() if job not in before}
@@ -120,13 +124,14 @@ def test_a_run_that_fails_on_the_cluster_fails_the_workflow_promptly(slurm_env, 
     where = workflow_copy(tmp_path)
     # One tiny run whose override only Hydra, on the compute node, can refuse: the DAG builds, the job fails.
     broken = {"description": "a run that fails at run time", "grid": [{
-        "axes": {"data": "digits", "activation": "tanh", "init": "standard", "depth": 2, "width": 4, "seed": 0},
+        "axes": {"data": "digits", "activation": "tanh", "init": "standard", "depth": 2, "width": 4,
+                 "seed": 0},
         "overrides": {"trainer.max_steps": 2, "model.no_such_key": 1}}], "figures": []}
     (where / "conf" / "study" / "broken.yaml").write_text(yaml.safe_dump(broken, sort_keys=False))
     before = set(slurm_jobs(slurm_env))
     start = time.monotonic()
-    result = snakemake_on_slurm(where, slurm_env, "--config", "studies=[broken]", "scale=smoke", "results=results",
-                                timeout=300)
+    result = snakemake_on_slurm(where, slurm_env, "--config", "studies=[broken]", "scale=smoke",
+                                "results=results", timeout=300)
     elapsed = time.monotonic() - start
     output = result.stdout + result.stderr
     assert result.returncode != 0, output[-4000:]
@@ -146,8 +151,9 @@ def test_gpu_runs_ask_slurm_for_one_gpu_each(slurm_env, tmp_path):
     run = runs[0].run_id
     pack = next(p for p in plan_packs(runs, PACK_SIZE) if runs[0] in p)
     mem = pack_resources(pack, on_gpu=True)["mem_mb"]
-    result = snakemake_on_slurm(where, slurm_env, "--config", "studies=[smoke]", "scale=smoke", "results=results",
-                                "accelerator=gpu", "--", f"results/smoke/runs/{run}/summary.json", timeout=120)
+    result = snakemake_on_slurm(where, slurm_env, "--config", "studies=[smoke]", "scale=smoke",
+                                "results=results", "accelerator=gpu", "--",
+                                f"results/smoke/runs/{run}/summary.json", timeout=120)
     output = result.stdout + result.stderr
     assert result.returncode != 0
     assert "SLURM sbatch failed" in output, output[-4000:]
@@ -155,13 +161,15 @@ def test_gpu_runs_ask_slurm_for_one_gpu_each(slurm_env, tmp_path):
     assert " --gpus=1" in sbatch and f" -p {PARTITION}" in sbatch and f" --mem {mem}" in sbatch, sbatch
 
 
-def test_a_run_preempted_on_slurm_resumes_from_its_checkpoint_when_the_workflow_runs_again(slurm_env, tmp_path):
+def test_a_run_preempted_on_slurm_resumes_from_its_checkpoint_when_the_workflow_runs_again(slurm_env,
+                                                                                           tmp_path):
     from tests.test_resume import RESUME_STUDY, assert_same_tables, checkpoint_step, wait_for
 
     where = workflow_copy(tmp_path)
     (where / "conf" / "study" / "resume.yaml").write_text(yaml.safe_dump(RESUME_STUDY, sort_keys=False))
     config = ("--config", "studies=[resume]", "scale=smoke")
-    reference = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "1", *config, "results=reference"],
+    reference = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "1", *config,
+                                "results=reference"],
                                cwd=where, capture_output=True, text=True, timeout=300, check=False)
     assert reference.returncode == 0, reference.stderr[-3000:]
 
@@ -174,7 +182,8 @@ def test_a_run_preempted_on_slurm_resumes_from_its_checkpoint_when_the_workflow_
     checkpoint = where / "results" / "resume" / "runs" / run / "checkpoint" / "last.ckpt"
     try:
         wait_for(checkpoint, timeout=240)
-        # What pre-emption and a time limit do: SIGTERM to the job's processes, SIGKILL KillWait seconds later.
+        # What pre-emption and a time limit do: SIGTERM to the job's processes, SIGKILL KillWait
+        # seconds later.
         running = [job for job, (state, _) in slurm_jobs(slurm_env).items()
                    if job not in before and state == "RUNNING"]
         assert len(running) == 1, running
@@ -191,5 +200,7 @@ def test_a_run_preempted_on_slurm_resumes_from_its_checkpoint_when_the_workflow_
 
     again = snakemake_on_slurm(where, slurm_env, *config, "results=results", timeout=300)
     assert again.returncode == 0, again.stderr[-3000:]
-    assert f"{checkpoint.relative_to(where)} (step {stopped_at})" in log.read_text()  # "resuming from <it> (step N)"
-    assert_same_tables(where / "reference" / "resume" / "runs" / run, where / "results" / "resume" / "runs" / run)
+    # "resuming from <it> (step N)"
+    assert f"{checkpoint.relative_to(where)} (step {stopped_at})" in log.read_text()
+    assert_same_tables(where / "reference" / "resume" / "runs" / run,
+                       where / "results" / "resume" / "runs" / run)

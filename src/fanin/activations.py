@@ -39,7 +39,8 @@ def _build(name: str, negative_slope: float, prelu_init: float) -> nn.Module:
 ACTIVATIONS = ("tanh", "sigmoid", "relu", "softsign", "leaky_relu", "prelu", "linear")
 
 # Largest slope of each activation, the reference for "saturated".
-MAX_SLOPE = {"tanh": 1.0, "sigmoid": 0.25, "relu": 1.0, "softsign": 1.0, "leaky_relu": 1.0, "prelu": 1.0, "linear": 1.0}
+MAX_SLOPE = {"tanh": 1.0, "sigmoid": 0.25, "relu": 1.0, "softsign": 1.0, "leaky_relu": 1.0, "prelu": 1.0,
+             "linear": 1.0}
 
 
 def check_activation(name: str) -> str:

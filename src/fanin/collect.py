@@ -24,7 +24,8 @@ from fanin.studies import parse_run_id
 
 # Column names in the study tables for the axes (a run's "data" axis is the table's "dataset").
 AXIS_COLUMNS = {"data": "dataset"}
-CONFIG_AXES = ("dataset", "activation", "init", "depth", "width", LR)  # a configuration = a run up to its seed
+# a configuration = a run up to its seed
+CONFIG_AXES = ("dataset", "activation", "init", "depth", "width", LR)
 
 
 def axis_value(text: str) -> int | float | str:
@@ -69,7 +70,8 @@ def config_keys(runs: pd.DataFrame) -> list[str]:
 
 
 def summarize(runs: pd.DataFrame) -> pd.DataFrame:
-    """Per configuration (all axes but the seed): final test error mean and std over seeds, steps, divergences."""
+    """Per configuration (all axes but the seed): final test error mean and std over seeds,
+    steps, divergences."""
     grouped = runs.groupby(config_keys(runs), sort=True, dropna=False)
     summary = grouped.agg(
         seeds=("seed", "count"),

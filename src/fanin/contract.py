@@ -11,11 +11,12 @@ RUN_TABLES = {
 }
 TABLES = tuple(RUN_TABLES)
 
-# Written only by some runs, for one figure each: decision boundaries of runs on 2-D inputs (toy2d, last step);
-# a few test images (probe.examples > 0, Glorot & Bengio's Fig 1); the cost over two weights of a one-hidden-layer
-# net (probe.cost_surface, their Fig 5, last step).
+# Written only by some runs, for one figure each: decision boundaries of runs on 2-D inputs (toy2d, last
+# step); a few test images (probe.examples > 0, Glorot & Bengio's Fig 1); the cost over two weights of a
+# one-hidden-layer net (probe.cost_surface, their Fig 5, last step).
 OPTIONAL_TABLES = {
     "boundary": ("step", "kind", "x1", "x2", "p1", "label"),
     "examples": ("example", "label", "class_name", "row", "col", "value"),
-    "cost_surface": ("step", "cost", "w1", "w2", "value", "w1_now", "w2_now", "unit", "input", "output_class"),
+    "cost_surface": ("step", "cost", "w1", "w2", "value", "w1_now", "w2_now", "unit", "input",
+                     "output_class"),
 }

@@ -14,7 +14,8 @@ from pathlib import Path
 
 # Where a run executes: threads, device, checkpoint folder and period, the study it is filed under.
 PLACEMENT_KEYS = frozenset({"threads", "study_name", "trainer.accelerator", "trainer.devices",
-                            "trainer.checkpoint_dir", "trainer.checkpoint_every_s", "trainer.checkpoint_every_steps"})
+                            "trainer.checkpoint_dir", "trainer.checkpoint_every_s",
+                            "trainer.checkpoint_every_steps"})
 # ... and where it logs besides its tables: the results are the same under any logger.
 EXECUTION_KEYS = PLACEMENT_KEYS | {"logger"}
 

@@ -58,8 +58,8 @@ def _checked(name: str, fn: Callable[..., None]) -> Callable[..., None]:
             shape = tuple(weight.shape)
             raise ValueError(f"init {name!r} fills 2-D (fan_out, fan_in) weights; got shape {shape}")
         if weight.numel() == 0:
-            raise ValueError(f"init {name!r} cannot fill a weight with no elements (shape {tuple(weight.shape)}); "
-                             "valid: fan_out >= 1 and fan_in >= 1")
+            raise ValueError(f"init {name!r} cannot fill a weight with no elements "
+                             f"(shape {tuple(weight.shape)}); valid: fan_out >= 1 and fan_in >= 1")
         with torch.no_grad():
             fn(weight, **params)
 
@@ -275,10 +275,10 @@ def lsuv(weight: torch.Tensor, *, tol: float = 0.1, max_iter: int = 10) -> None:
     orthogonal(weight)
 
 
-def _preact_var(model: nn.Module, batch: torch.Tensor, l: int) -> float:
-    var = model.trace(batch).preacts[l].var().item()
+def _preact_var(model: nn.Module, batch: torch.Tensor, ell: int) -> float:
+    var = model.trace(batch).preacts[ell].var().item()
     if not math.isfinite(var) or var <= 0:
-        raise ValueError(f"init 'lsuv': Var(s^{l + 1}) = {var} on the batch; cannot rescale it to 1")
+        raise ValueError(f"init 'lsuv': Var(s^{ell + 1}) = {var} on the batch; cannot rescale it to 1")
     return var
 
 
@@ -288,18 +288,18 @@ def _lsuv_rescale(model: nn.Module, batch: torch.Tensor, tol: float, max_iter: i
     training = model.training
     model.eval()
     try:
-        for l, linear in enumerate(model.linears):
+        for ell, linear in enumerate(model.linears):
             for _ in range(max_iter):
-                var = _preact_var(model, batch, l)
+                var = _preact_var(model, batch, ell)
                 if abs(var - 1) < tol:
                     break
                 linear.weight.div_(math.sqrt(var))
                 if linear.bias is not None:
                     linear.bias.div_(math.sqrt(var))
             else:
-                var = _preact_var(model, batch, l)
+                var = _preact_var(model, batch, ell)
                 if abs(var - 1) >= tol:
-                    message = f"init 'lsuv': Var(s^{l + 1}) = {var:.4g} after {max_iter} passes (tol {tol})"
+                    message = f"init 'lsuv': Var(s^{ell + 1}) = {var:.4g} after {max_iter} passes (tol {tol})"
                     warnings.warn(message, stacklevel=3)
     finally:
         model.train(training)

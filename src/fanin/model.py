@@ -48,9 +48,12 @@ class MLP(nn.Module):
             raise ValueError(f"model.width={width} is out of range; valid: >= 1 units")
         self.activation_name = activation
         sizes = [in_features] + [width] * depth
-        self.hidden = nn.ModuleList(nn.Linear(n_in, n_out) for n_in, n_out in zip(sizes[:-1], sizes[1:]))
-        self.norms = nn.ModuleList(nn.BatchNorm1d(width) if batch_norm else nn.Identity() for _ in range(depth))
-        self.acts = nn.ModuleList(make_activation(activation, negative_slope, prelu_init) for _ in range(depth))
+        self.hidden = nn.ModuleList(nn.Linear(n_in, n_out)
+                                    for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True))
+        self.norms = nn.ModuleList(nn.BatchNorm1d(width) if batch_norm else nn.Identity()
+                                   for _ in range(depth))
+        self.acts = nn.ModuleList(make_activation(activation, negative_slope, prelu_init)
+                                  for _ in range(depth))
         self.output = nn.Linear(width, num_classes)
 
     @property
@@ -64,15 +67,16 @@ class MLP(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x.flatten(1)
-        for linear, norm, act in zip(self.hidden, self.norms, self.acts):
+        for linear, norm, act in zip(self.hidden, self.norms, self.acts, strict=True):
             x = act(norm(linear(x)))
         return self.output(x)
 
     def trace(self, x: torch.Tensor, retain_grad: bool = False) -> Trace:
-        """Forward pass keeping s^l and z^l of every layer; with `retain_grad`, s^l.grad is kept by backward."""
+        """Forward pass keeping s^l and z^l of every layer; with `retain_grad`, s^l.grad is kept
+        by backward."""
         z = x.flatten(1)
         preacts, acts = [], []
-        for linear, norm, act in zip(self.hidden, self.norms, self.acts):
+        for linear, norm, act in zip(self.hidden, self.norms, self.acts, strict=True):
             s = norm(linear(z))
             z = act(s)
             preacts.append(s)

@@ -27,7 +27,8 @@ PER_RUN_KEYS = frozenset({"seed", "init", "optim", "logger", "study_name", "mode
 DEFAULT_RESOURCES = {"mem_mb": 2000, "runtime": 30}
 # What each run beyond the first adds to a pack's memory: its weights, optimizer state and measurements; the
 # interpreter, torch and the data set are shared. Measured peak RSS of glorot2010's quick 5 x 1000 Shapeset
-# packs: 1.2 GB for 3 runs, 1.6 GB for 5, about 0.2 GB per run beyond the first (their study declares 3000 MB).
+# packs: 1.2 GB for 3 runs, 1.6 GB for 5, about 0.2 GB per run beyond the first (their study declares
+# 3000 MB).
 EXTRA_RUN_MEM_FRACTION = 0.25
 
 
@@ -79,7 +80,8 @@ def plan_packs(runs: list[Run], max_size: int, slots: int = 1) -> list[list[Run]
     """Every run in exactly one pack of one study, packs in run-table order; at most `max_size` runs in a
     pack; at least min(len(runs), slots) packs, and with slots > 1 none costlier than 1/slots of them all."""
     if isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 1:
-        raise ValueError(f"pack_size={max_size!r} is out of range; valid: an integer >= 1 (1: every run alone)")
+        raise ValueError(f"pack_size={max_size!r} is out of range; "
+                         "valid: an integer >= 1 (1: every run alone)")
     groups: dict[tuple, list[Run]] = {}
     for run in runs:
         groups.setdefault((run.study, pack_key(run)), []).append(run)
@@ -87,7 +89,8 @@ def plan_packs(runs: list[Run], max_size: int, slots: int = 1) -> list[list[Run]
              for chunk in even_chunks(members, math.ceil(len(members) / max_size))]
     share = cost(runs) / slots if slots > 1 else math.inf
     while True:
-        splittable = [i for i, p in enumerate(packs) if len(p) > 1 and (len(packs) < slots or cost(p) > share)]
+        splittable = [i for i, p in enumerate(packs)
+                      if len(p) > 1 and (len(packs) < slots or cost(p) > share)]
         if not splittable:
             return packs
         costliest = max(splittable, key=lambda i: (cost(packs[i]), len(packs[i])))  # the first of them
@@ -116,5 +119,6 @@ def read_plan(path: str | Path, runs: dict[str, dict[str, Run]]) -> list[list[Ru
         plan = json.loads(Path(path).read_text())
         return [[runs[study][run_id] for study, run_id in pack] for pack in plan]
     except (OSError, ValueError, KeyError, TypeError) as error:
-        raise ValueError(f"the pack plan {path} that the workflow wrote when it started is missing or no longer "
-                         f"matches the run table ({error!r}); valid: start the workflow again") from None
+        raise ValueError(f"the pack plan {path} that the workflow wrote when it started is missing "
+                         f"or no longer matches the run table ({error!r}); "
+                         "valid: start the workflow again") from None

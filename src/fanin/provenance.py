@@ -23,7 +23,7 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
-def git_commit(where: Path = Path(__file__).resolve().parent) -> str:
+def git_commit(where: Path = Path(__file__).resolve().parent) -> str:  # noqa: B008  (a fixed, immutable Path)
     """The commit of the source tree fanin runs from, with '+dirty' when it has uncommitted changes."""
     try:
         run = lambda *args: subprocess.run(["git", *args], cwd=where, capture_output=True, text=True,  # noqa: E731

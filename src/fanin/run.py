@@ -4,9 +4,9 @@ This is the library's entry point; `fanin.train` only turns a Hydra config into 
 Files written to `out_dir` (the run's deterministic folder): config.yaml first; metrics, layer_stats,
 histograms and jacobian parquet tables and provenance.json at the end; summary.json last of all, so a
 folder with summary.json holds a complete run and a killed run leaves none. A killed run leaves instead
-its last checkpoint (fanin.training.checkpoint) in `trainer.checkpoint_dir`, by default `<out_dir>/checkpoint`,
-which no pipeline rule declares as an output; started again, the run resumes from it and ends with the
-tables an uninterrupted run would have written.
+its last checkpoint (fanin.training.checkpoint) in `trainer.checkpoint_dir`, by default
+`<out_dir>/checkpoint`, which no pipeline rule declares as an output; started again, the run resumes from it
+and ends with the tables an uninterrupted run would have written.
 """
 
 from __future__ import annotations
@@ -53,7 +53,8 @@ class RunIncomplete(RuntimeError):
     """Training ended short of trainer.max_steps without diverging: never reported as `completed`."""
 
 
-OUTPUTS = ("config.yaml", *(f"{t}.parquet" for t in (*TABLES, *OPTIONAL_TABLES)), "provenance.json", "summary.json")
+OUTPUTS = ("config.yaml", *(f"{t}.parquet" for t in (*TABLES, *OPTIONAL_TABLES)), "provenance.json",
+           "summary.json")
 LSUV_BATCH = 500
 
 
@@ -112,12 +113,14 @@ def check_config(config: dict) -> None:
                 raise ValueError(f"{group}.{key}={value!r} is out of range; valid: an integer >= {low}")
     steps = config["probe"].get("jacobian_steps", [])
     if not all(s == "last" or (isinstance(s, int) and not isinstance(s, bool) and s >= 0) for s in steps):
-        raise ValueError(f"probe.jacobian_steps={steps!r} is not valid; valid: a list of steps >= 0 and 'last'")
+        raise ValueError(f"probe.jacobian_steps={steps!r} is not valid; "
+                         "valid: a list of steps >= 0 and 'last'")
     for key, valid in CHOICES.items():
         group, name = key.split(".")
         if config[group].get(name, valid[0]) not in valid:
             raise ValueError(f"{key}={config[group][name]!r} is not valid; valid: {', '.join(valid)}")
-    if config.get("threads") is not None and (not isinstance(config["threads"], int) or config["threads"] < 1):
+    if config.get("threads") is not None and (not isinstance(config["threads"], int)
+                                              or config["threads"] < 1):
         raise ValueError(f"threads={config['threads']!r} is out of range; valid: an integer >= 1, or null")
 
 
@@ -128,7 +131,8 @@ MINIMA = {
     "data": {"valid_size": 1, "test_size": 1, "epoch_size": 1, "chunk": 1, "n": 1, "subset_valid_size": 1,
              "subset_test_size": 1},
 }
-CHOICES = {"trainer.accelerator": ("cpu", "gpu", "cuda", "auto"), "logger.mode": ("offline", "online", "disabled")}
+CHOICES = {"trainer.accelerator": ("cpu", "gpu", "cuda", "auto"),
+           "logger.mode": ("offline", "online", "disabled")}
 
 
 def train_run(config: dict, out_dir: str | Path, overrides: list[str] | None = None) -> dict:
@@ -142,7 +146,8 @@ def check_packable(configs: list[dict]) -> None:
     fanin.packing.PER_RUN_KEYS must be equal (one shape, one data set, one schedule)."""
     def shared(config: dict) -> dict:
         kept = {k: v for k, v in config.items() if k not in PER_RUN_KEYS}
-        return {k: {s: x for s, x in v.items() if f"{k}.{s}" not in PER_RUN_KEYS} if isinstance(v, dict) else v
+        return {k: ({s: x for s, x in v.items() if f"{k}.{s}" not in PER_RUN_KEYS} if isinstance(v, dict)
+                    else v)
                 for k, v in kept.items()}
 
     first = shared(configs[0])
@@ -163,13 +168,15 @@ def start_folder(config: dict, out_dir: Path) -> None:
         remove_stale_temporaries(out_dir)
         write_yaml(config, out_dir / "config.yaml")
     except OSError as error:  # a file where the folder should be, no permission, a full disk
-        raise ValueError(f"the run folder {out_dir} is not a writable folder ({error.strerror or error})") from None
+        raise ValueError(f"the run folder {out_dir} is not a writable folder "
+                         f"({error.strerror or error})") from None
 
 
 def train_pack(configs: list[dict], out_dirs: list[str | Path],
                overrides: list[list[str]] | None = None) -> list[dict]:
-    """Train K runs of one shape in lockstep (fanin.training.pack), each measured and written to its own folder
-    exactly as it would be alone; their summaries, in order. `overrides`: each run's command line, recorded."""
+    """Train K runs of one shape in lockstep (fanin.training.pack), each measured and written to its own
+    folder exactly as it would be alone; their summaries, in order. `overrides`: each run's command
+    line, recorded."""
     started = time.perf_counter()
     commit = git_commit()  # the code this process imported, not what the tree holds when it ends
     out_dirs = [Path(d) for d in out_dirs]
@@ -180,7 +187,7 @@ def train_pack(configs: list[dict], out_dirs: list[str | Path],
     for config in configs:
         check_config(config)
     check_packable(configs)
-    for config, out_dir in zip(configs, out_dirs):
+    for config, out_dir in zip(configs, out_dirs, strict=True):
         start_folder(config, out_dir)
     first = configs[0]
     if first.get("threads"):
@@ -201,12 +208,15 @@ def train_pack(configs: list[dict], out_dirs: list[str | Path],
         log.info("resuming from %s (step %d)", resume_from, resumed_step)
     # A resumed run goes on logging to the W&B run it started, not to a new one.
     sink_ids = resumed.get("sink_run_ids") or [None] * len(configs)
-    sinks = [make_sink(config, out_dir, run_id=sink_id) for config, out_dir, sink_id in zip(configs, out_dirs, sink_ids)]
+    sinks = [make_sink(config, out_dir, run_id=sink_id)
+             for config, out_dir, sink_id in zip(configs, out_dirs, sink_ids, strict=True)]
     schedule = probe_steps(t["max_steps"], p["every"], p.get("per_decade", 3))
     measurements = PackMeasurements([
-        Measurements(splits, p["size"], schedule, p["bins"], batch_size, set(p.get("jacobian_steps", [0, "last"])),
-                     p.get("jacobian_examples", 2), sink=sink) for sink in sinks])
-    checkpointing = Checkpointing(checkpoint_dir, fingerprint, stream, every_s=t.get("checkpoint_every_s", 600),
+        Measurements(splits, p["size"], schedule, p["bins"], batch_size,
+                     set(p.get("jacobian_steps", [0, "last"])), p.get("jacobian_examples", 2), sink=sink)
+        for sink in sinks])
+    checkpointing = Checkpointing(checkpoint_dir, fingerprint, stream,
+                                  every_s=t.get("checkpoint_every_s", 600),
                                   every_steps=t.get("checkpoint_every_steps"),
                                   sink_run_ids=[sink.run_id for sink in sinks])
     updates = fit(module, DataLoader(stream, batch_size=None), t, measurements, checkpointing, resume_from)
@@ -218,7 +228,7 @@ def train_pack(configs: list[dict], out_dirs: list[str | Path],
     summaries = []
     folders = [str(d) for d in out_dirs]
     for k, (config, out_dir, run, sink, given) in enumerate(zip(configs, out_dirs, measurements.runs, sinks,
-                                                                overrides)):
+                                                                overrides, strict=True)):
         model = pack.models[k]
         tables = {**run.tables(), **optional_tables(config["probe"], splits, model, run)}
         for name, frame in tables.items():
@@ -273,8 +283,9 @@ def fit(module: InitStudyModule, loader: DataLoader, t: dict, measurements: Pack
             trainer = L.Trainer(
                 max_steps=t["max_steps"], accelerator=accelerator, devices=devices,
                 precision=t.get("precision", "32-true"), deterministic=t.get("deterministic", True),
-                logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
-                num_sanity_val_steps=0, limit_val_batches=0, callbacks=[measurements, checkpointing],
+                logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                enable_model_summary=False, num_sanity_val_steps=0, limit_val_batches=0,
+                callbacks=[measurements, checkpointing],
             )
             if t["max_steps"] > 0:
                 trainer.fit(module, train_dataloaders=loader, ckpt_path=resume_from)

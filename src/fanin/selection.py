@@ -16,7 +16,8 @@ LR = "lr"
 
 
 def select_learning_rates(runs: pd.DataFrame, configuration: list[str]) -> pd.Series:
-    """Per run row of `runs` (columns `configuration`, `lr`, `final_valid_error`, `status`): is its lr selected?"""
+    """Per run row of `runs` (columns `configuration`, `lr`, `final_valid_error`, `status`): is its
+    lr selected?"""
     if runs.empty:
         return pd.Series(dtype=bool, index=runs.index)
     keys = [c for c in configuration if c != LR]
@@ -27,4 +28,5 @@ def select_learning_rates(runs: pd.DataFrame, configuration: list[str]) -> pd.Se
     ranked = per_lr[~per_lr.diverged | all_diverged].sort_values([*keys, "valid", LR], na_position="last")
     chosen = ranked.groupby(keys, dropna=False).head(1)[[*keys, LR]].assign(_selected=True)
     merged = runs[[*keys, LR]].merge(chosen, on=[*keys, LR], how="left")
-    return pd.Series(merged["_selected"].fillna(False).astype(bool).to_numpy(), index=runs.index, name="selected")
+    return pd.Series(merged["_selected"].fillna(False).astype(bool).to_numpy(), index=runs.index,
+                     name="selected")

@@ -34,9 +34,9 @@ class WandbSink(NullSink):
         import wandb
 
         self.wandb = wandb
-        self.run = wandb.init(project=project, entity=entity, group=group, name=name, tags=tags, config=config,
-                              dir=str(out_dir), mode=os.environ.get("WANDB_MODE") or mode, reinit="create_new",
-                              id=run_id, resume="allow" if run_id else None)
+        self.run = wandb.init(project=project, entity=entity, group=group, name=name, tags=tags,
+                              config=config, dir=str(out_dir), mode=os.environ.get("WANDB_MODE") or mode,
+                              reinit="create_new", id=run_id, resume="allow" if run_id else None)
         self.run_id = self.run.id
 
     def log_measurement(self, step, metrics, stats, histograms) -> None:

@@ -27,7 +27,8 @@ AXES = {
     "init": ("init", "init"),
     "depth": ("depth", "model.depth"),
     "width": ("width", "model.width"),
-    "lr": ("lr", "optim.lr"),  # optional: a list is a learning-rate grid, selected on validation (fanin.selection)
+    # optional: a list is a learning-rate grid, selected on validation (fanin.selection)
+    "lr": ("lr", "optim.lr"),
     "seed": ("seed", "seed"),
 }
 FOLDER_TO_AXIS = {folder: axis for axis, (folder, _) in AXES.items()}
@@ -97,7 +98,8 @@ def load_study(conf_dir: Path, name: str) -> dict:
 def check_keys(mapping: dict, valid: set[str], where: str) -> None:
     unknown = set(mapping) - valid
     if unknown:
-        raise ValueError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}; valid: {', '.join(sorted(valid))}")
+        raise ValueError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}; "
+                         f"valid: {', '.join(sorted(valid))}")
 
 
 def format_override(key: str, value) -> str:
@@ -122,7 +124,8 @@ def expand_study(conf_dir: Path, name: str, scale: str) -> list[Run]:
         block_scale = (block.get("scales") or {}).get(scale) or {}
         for spec in (study_scale, block_scale):
             check_keys(spec, SCALE_KEYS, f"study {name} scale {scale}")
-        axes = {**block["axes"], **{k: v for k, v in (study_scale.get("axes") or {}).items() if k in block["axes"]},
+        axes = {**block["axes"],
+                **{k: v for k, v in (study_scale.get("axes") or {}).items() if k in block["axes"]},
                 **(block_scale.get("axes") or {})}
         missing = [a for a in REQUIRED_AXES if a not in axes]
         if missing:
@@ -136,9 +139,10 @@ def expand_study(conf_dir: Path, name: str, scale: str) -> list[Run]:
                 check_safe(str(value), f"study {name} grid block {i + 1}: axis {axis!r} value {value!r}")
         names = list(axes)
         for values in itertools.product(*(v if isinstance(v, list) else [v] for v in axes.values())):
-            point = dict(zip(names, values))
+            point = dict(zip(names, values, strict=True))
             axis_overrides = [format_override(AXES[a][1] if a in AXES else a, v) for a, v in point.items()]
-            run = Run(name, point, tuple(axis_overrides + [format_override(k, v) for k, v in overrides.items()]),
+            run = Run(name, point,
+                      tuple(axis_overrides + [format_override(k, v) for k, v in overrides.items()]),
                       resources)
             if run.run_id in runs and runs[run.run_id] != run:
                 raise ValueError(f"study {name}: run {run.run_id} appears twice with different overrides")

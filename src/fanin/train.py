@@ -13,8 +13,8 @@ import yaml
 
 CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 NULLABLE = {"trainer.checkpoint_every_s"}  # null: no periodic checkpoints (one is still written on SIGTERM)
-GROUPS = {"data": "data", "init": "init", "model": "model", "optim": "optim", "trainer": "trainer", "probe": "probe",
-          "logger": "logger"}
+GROUPS = {"data": "data", "init": "init", "model": "model", "optim": "optim", "trainer": "trainer",
+          "probe": "probe", "logger": "logger"}
 
 
 def check_choices(overrides: list[str]) -> None:
@@ -49,7 +49,8 @@ def check_group(values: dict, declared: dict, prefix: str, nested: bool = True) 
     for key, value in values.items():
         if key not in declared:
             raise ValueError(f"unknown key {prefix}{key}; valid: {', '.join(sorted(declared))}")
-        if nested and not has_type_of(value, declared[key]) and not (value is None and prefix + key in NULLABLE):
+        if (nested and not has_type_of(value, declared[key])
+                and not (value is None and prefix + key in NULLABLE)):
             raise ValueError(f"{prefix}{key}={value!r} is not {kind(declared[key])} like its default "
                              f"{declared[key]!r}; valid: {kind(declared[key])}")
 
@@ -69,7 +70,8 @@ def has_type_of(value, default) -> bool:
 def kind(default) -> str:
     if isinstance(default, bool):
         return "true or false"
-    return {int: "an integer", float: "a number", str: "a string", list: "a list"}.get(type(default), "a value")
+    return {int: "an integer", float: "a number", str: "a string", list: "a list"}.get(type(default),
+                                                                                        "a value")
 
 
 def main() -> None:

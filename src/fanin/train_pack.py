@@ -1,4 +1,5 @@
-"""`python -m fanin.train_pack [--threads N] --run DIR key=value ... --run DIR ...`: K runs trained in one pack.
+"""`python -m fanin.train_pack [--threads N] --run DIR key=value ... --run DIR ...`: K runs trained in
+one pack.
 
 Each `--run` names a run's folder and its overrides, exactly as `python -m fanin.train key=value ...
 hydra.run.dir=DIR` would take them; every run is composed from conf/train.yaml by Hydra, checked as
@@ -12,7 +13,6 @@ import logging
 import sys
 
 from fanin.train import CONF_DIR, check_choices, check_keys_and_types
-
 
 USAGE = "usage: python -m fanin.train_pack [--threads N] --run DIR key=value ... [--run DIR key=value ...]"
 

@@ -29,7 +29,8 @@ class BatchUnpickler(pickle.Unpickler):
 
 
 def read_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """(images uint8 (n, 3, 32, 32), labels int64 (n,)) of one python batch; one-line errors naming the file."""
+    """(images uint8 (n, 3, 32, 32), labels int64 (n,)) of one python batch; one-line errors naming
+    the file."""
     try:
         with open(path, "rb") as f:
             batch = BatchUnpickler(f, encoding="bytes").load()
@@ -53,7 +54,8 @@ def load(root: str | None = None, valid_size: int = 5_000, normalize: bool = Tru
         root_path = root_path / "cifar-10-batches-py"
     missing = [n for n in (*TRAIN_BATCHES, TEST_BATCH) if not (root_path / n).exists()]
     if missing:
-        raise FileNotFoundError(f"data.root={root} lacks CIFAR-10 files {', '.join(missing)} (expected: {expected})")
+        raise FileNotFoundError(f"data.root={root} lacks CIFAR-10 files {', '.join(missing)} "
+                                f"(expected: {expected})")
     parts = [read_batch(root_path / n) for n in TRAIN_BATCHES]
     x_all = np.concatenate([p[0] for p in parts]) / 255.0
     y_all = np.concatenate([p[1] for p in parts])

@@ -12,4 +12,5 @@ def load(valid_size: int = 300, test_size: int = 300, normalize: bool = True, **
     x = bunch.data.reshape(-1, 8, 8) / 16.0
     train, valid, test = split_arrays(x, bunch.target, valid_size, test_size)
     classes = tuple(str(c) for c in range(10))
-    return from_arrays("digits", "sklearn.datasets.load_digits (bundled)", classes, train, valid, test, normalize)
+    return from_arrays("digits", "sklearn.datasets.load_digits (bundled)", classes, train, valid, test,
+                       normalize)

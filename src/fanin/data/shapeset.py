@@ -31,9 +31,9 @@ parallelogram, ellipse), 9 classes. The laws here are those of Glorot's own gene
 * **Pixels** (pygame's filled polygon): see `_rasterize` for the rule and how closely it matches pygame.
 
 Measured against the original (ported to Python 3, pygame 2.6.1, 20,000 images each): mean object area per
-shape 93.7 / 133.1 / 193.7 pixels (original 93.4 / 132.6 / 193.2), object pixels per image 197 (197), no object
-pixel on the border in either, the first object's share covered by the second 0.124 (0.120) on average, 0.93
-(0.93) rejections per two-object image, no second object dropped in either, 231 grey levels in both.
+shape 93.7 / 133.1 / 193.7 pixels (original 93.4 / 132.6 / 193.2), object pixels per image 197 (197), no
+object pixel on the border in either, the first object's share covered by the second 0.124 (0.120) on average,
+0.93 (0.93) rejections per two-object image, no second object dropped in either, 231 grey levels in both.
 
 Deliberate differences: the random draws come in a batched order of their own (the same laws, not the same
 stream as numpy's RandomState); images are stored row = y, where pygame's `pixels2d` array is x-major, a
@@ -78,7 +78,8 @@ class _Scene(NamedTuple):
     """One batch before compositing; private, but the tests read it to check the laws."""
 
     labels: torch.Tensor  # int64 (n,)
-    n_objects: torch.Tensor  # int64 (n,): objects in the image, 1 or 2 (a dropped second object is not counted)
+    # int64 (n,): objects in the image, 1 or 2 (a dropped second object is not counted)
+    n_objects: torch.Tensor
     drawn_objects: torch.Tensor  # int64 (n,): objects asked for, 1 or 2
     shapes: torch.Tensor  # int64 (n, 2), index into SHAPES; column 1 meaningful where n_objects == 2
     polygons: torch.Tensor  # float32 (n, 2, MAX_VERTICES, 2): vertices (x, y) in pixels, padded
@@ -145,7 +146,8 @@ def _sample_scene(n: int, generator: torch.Generator, size: int) -> _Scene:
     pairs = (drawn == 2).nonzero().squeeze(1)
     if pairs.numel():
         second, ok, rejected = _place_second(first, shapes[:, 0], pairs, shapes[pairs, 1], generator, size)
-        polygons[pairs, 1], scales[pairs, 1], centres[pairs, 1] = second.polygons, second.scales, second.centres
+        polygons[pairs, 1], scales[pairs, 1], centres[pairs, 1] = (second.polygons, second.scales,
+                                                                    second.centres)
         rejections[pairs], kept[pairs] = rejected, ok
     n_objects = 1 + kept.long()
     first_mask = _rasterize_shapes(polygons[:, 0], shapes[:, 0], size)
@@ -179,7 +181,8 @@ def _rotations(shapes: torch.Tensor, generator: torch.Generator) -> tuple[torch.
     k = torch.tensor(N_VERTICES)[shapes]
     r1 = (u[:, 0] * (ROTATION_STEPS // k)).long()
     fold = r1 > (ROTATION_STEPS - 1) // (2 * k)
-    r1 = torch.where(fold, (ROTATION_STEPS - (ROTATION_STEPS - 1) // k + r1).clamp(max=ROTATION_STEPS - 1), r1)
+    r1 = torch.where(fold, (ROTATION_STEPS - (ROTATION_STEPS - 1) // k + r1).clamp(max=ROTATION_STEPS - 1),
+                     r1)
     r3 = (u[:, 1] * (ROTATION_STEPS - 1)).long()
     step = 2 * math.pi / ROTATION_STEPS
     return r1 * step, r3 * step
@@ -248,7 +251,7 @@ def _place_second(first: _Objects, first_shapes: torch.Tensor, pairs: torch.Tens
         if pending.numel():
             redrawn = _place(shapes[pending], theta1[pending], theta3[pending],
                              torch.rand(len(pending), 4, generator=generator), size)
-            for field, value in zip(objects, redrawn):
+            for field, value in zip(objects, redrawn, strict=True):
                 field[pending] = value
     return objects, rejections < MAX_REJECTIONS, rejections
 
@@ -283,7 +286,8 @@ def _rasterize_shapes(polygons: torch.Tensor, shapes: torch.Tensor, size: int) -
 
 
 def _rasterize(polygons: torch.Tensor, size: int) -> torch.Tensor:
-    """Which pixels pygame's filled polygon covers: polygons (m, k, 2) -> bool (m, size*size), row-major (row = y).
+    """Which pixels pygame's filled polygon covers: polygons (m, k, 2) -> bool (m, size*size), row-major
+    (row = y).
 
     pygame (2.6.1's `draw_fillpoly`) truncates each vertex to whole pixels, then on every row y fills pixels
     floor(x_left(y)) <= x <= floor(x_right(y)), x_left and x_right the smallest and largest x where the

@@ -1,11 +1,11 @@
 """Shapeset-3x2 as a data set: an infinite seeded training stream and fixed valid/test sets.
 
-Inputs are the raw pixels in [-1, 1] by default, as Glorot's code feeds them (`neg=True` in glorotxa/Shapeset's
-`simpleexemple.py`). That is also what the paper's Fig 6 implies: with raw pixels the normalized init's five
-tanh layers start with nearly the same spread (activation std 0.46, 0.38, 0.33, 0.30, 0.28 on the probe
-batch), while z-scored pixels (E[x^2] = 1 instead of 0.36) push layer 1 to 0.60 with 14% of its units beyond
-|z| = 0.9, and the layers no longer look alike. `normalize=true` z-scores per pixel with the statistics of a
-fixed reference sample of the stream.
+Inputs are the raw pixels in [-1, 1] by default, as Glorot's code feeds them (`neg=True` in
+glorotxa/Shapeset's `simpleexemple.py`). That is also what the paper's Fig 6 implies: with raw pixels the
+normalized init's five tanh layers start with nearly the same spread (activation std 0.46, 0.38, 0.33, 0.30,
+0.28 on the probe batch), while z-scored pixels (E[x^2] = 1 instead of 0.36) push layer 1 to 0.60 with 14% of
+its units beyond |z| = 0.9, and the layers no longer look alike. `normalize=true` z-scores per pixel with the
+statistics of a fixed reference sample of the stream.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from fanin.data.splits import SPLIT_SEED, DataSplits, Standardizer, StreamSource
 
 def load(valid_size: int = 5_000, test_size: int = 5_000, epoch_size: int = 10_000, normalize: bool = False,
          chunk: int = 10_000, **_) -> DataSplits:
-    # One generator, fixed seed, renders the reference, valid and test sets in that order: the same for every run.
+    # One generator, fixed seed, renders the reference, valid and test sets in that order: the same for
+    # every run.
     fixed = torch.Generator().manual_seed(SPLIT_SEED)
     reference, _ = render_shapeset(10_000, fixed)
     valid_x, valid_y = render_shapeset(valid_size, fixed)
@@ -29,5 +30,6 @@ def load(valid_size: int = 5_000, test_size: int = 5_000, epoch_size: int = 10_0
         classes=SHAPESET_CLASSES,
         train=StreamSource(render_shapeset, transform, epoch_size=epoch_size, chunk=chunk),
         valid=(transform(valid_x), valid_y), test=(transform(test_x), test_y),
-        info={"n_train": "infinite stream", "n_valid": valid_size, "n_test": test_size, "epoch_size": epoch_size},
+        info={"n_train": "infinite stream", "n_valid": valid_size, "n_test": test_size,
+              "epoch_size": epoch_size},
     )

@@ -19,7 +19,7 @@ class DataSplits:
     name: str
     source: str  # where the examples came from, for the log and provenance
     classes: tuple[str, ...]
-    train: "TrainSource"
+    train: TrainSource
     valid: tuple[torch.Tensor, torch.Tensor]
     test: tuple[torch.Tensor, torch.Tensor]
     info: dict = field(default_factory=dict)
@@ -44,7 +44,8 @@ class TrainSource:
     epoch_size: int
     max_batch_size: int | None = None  # a finite training set cannot fill a larger minibatch
 
-    def block(self, batch_size: int, generator: torch.Generator) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    def block(self, batch_size: int, generator: torch.Generator
+              ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """The batches of one block; the generator is used only before the first batch is returned."""
         raise NotImplementedError
 
@@ -61,7 +62,8 @@ class ArraySource(TrainSource):
         self.x, self.y = x, y
         self.epoch_size = self.max_batch_size = len(y)
 
-    def block(self, batch_size: int, generator: torch.Generator) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    def block(self, batch_size: int, generator: torch.Generator
+              ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         n = len(self.y)
         order = torch.randperm(n, generator=generator)
         # A last partial batch would change the step size of SGD; drop it as most loops do.
@@ -72,14 +74,16 @@ class StreamSource(TrainSource):
     """An infinite training stream rendered in chunks (Shapeset): every example is new."""
 
     def __init__(self, render: Callable[[int, torch.Generator], tuple[torch.Tensor, torch.Tensor]],
-                 transform: Callable[[torch.Tensor], torch.Tensor], epoch_size: int, chunk: int = 10_000) -> None:
+                 transform: Callable[[torch.Tensor], torch.Tensor], epoch_size: int,
+                 chunk: int = 10_000) -> None:
         self.render, self.transform, self.epoch_size, self.chunk = render, transform, epoch_size, chunk
 
-    def block(self, batch_size: int, generator: torch.Generator) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    def block(self, batch_size: int, generator: torch.Generator
+              ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         chunk = max(self.chunk - self.chunk % batch_size, batch_size)
         x, y = self.render(chunk, generator)
         x = self.transform(x)
-        return zip(x.split(batch_size), y.split(batch_size))
+        return zip(x.split(batch_size), y.split(batch_size), strict=True)
 
 
 class Standardizer:
@@ -111,20 +115,22 @@ def check_labels(path, labels: np.ndarray, num_classes: int, n_images: int, imag
 
 def split_arrays(x: np.ndarray, y: np.ndarray, valid_size: int, test_size: int | None
                  ) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
-    """Shuffle once with the fixed split seed, then cut (train, valid, test); test_size None means no test cut."""
+    """Shuffle once with the fixed split seed, then cut (train, valid, test); test_size None means no
+    test cut."""
     order = np.random.default_rng(SPLIT_SEED).permutation(len(y))
     x, y = x[order], y[order]
     n_test = test_size or 0
     if valid_size + n_test >= len(y):
-        raise ValueError(f"data.valid_size + data.test_size = {valid_size + n_test} leaves no training examples "
-                         f"out of {len(y)}; valid: a sum below {len(y)}")
+        raise ValueError(f"data.valid_size + data.test_size = {valid_size + n_test} "
+                         f"leaves no training examples out of {len(y)}; valid: a sum below {len(y)}")
     test = (x[:n_test], y[:n_test])
     valid = (x[n_test : n_test + valid_size], y[n_test : n_test + valid_size])
     train = (x[n_test + valid_size :], y[n_test + valid_size :])
     return train, valid, test
 
 
-def from_arrays(name: str, source: str, classes: tuple[str, ...], train, valid, test, normalize: bool) -> DataSplits:
+def from_arrays(name: str, source: str, classes: tuple[str, ...], train, valid, test,
+                normalize: bool) -> DataSplits:
     """Build DataSplits from numpy (x, y) pairs, normalising with the training statistics."""
     as_x = lambda a: torch.as_tensor(np.ascontiguousarray(a), dtype=torch.float32)  # noqa: E731
     as_y = lambda a: torch.as_tensor(np.ascontiguousarray(a), dtype=torch.int64)  # noqa: E731

@@ -10,7 +10,8 @@ from fanin.data.splits import SPLIT_SEED, DataSplits, from_arrays, split_arrays
 SHAPES = ("circles", "moons", "spirals")
 
 
-def make_spirals(n: int, noise: float, rng: np.random.Generator, turns: float = 1.5) -> tuple[np.ndarray, np.ndarray]:
+def make_spirals(n: int, noise: float, rng: np.random.Generator, turns: float = 1.5
+                 ) -> tuple[np.ndarray, np.ndarray]:
     """Two interleaved Archimedean spirals, r proportional to the angle, class k rotated by k*pi."""
     y = np.arange(n) % 2
     t = np.sqrt(rng.uniform(size=n)) * turns * 2 * np.pi
@@ -19,8 +20,8 @@ def make_spirals(n: int, noise: float, rng: np.random.Generator, turns: float = 
     return x + rng.normal(scale=noise, size=x.shape), y
 
 
-def load(shape: str = "moons", n: int = 2_000, noise: float = 0.1, valid_size: int = 500, test_size: int = 500,
-         normalize: bool = True, **_) -> DataSplits:
+def load(shape: str = "moons", n: int = 2_000, noise: float = 0.1, valid_size: int = 500,
+         test_size: int = 500, normalize: bool = True, **_) -> DataSplits:
     if shape not in SHAPES:
         raise ValueError(f"unknown data.shape {shape!r} for toy2d; valid: {', '.join(SHAPES)}")
     rng = np.random.default_rng(SPLIT_SEED)
@@ -31,6 +32,7 @@ def load(shape: str = "moons", n: int = 2_000, noise: float = 0.1, valid_size: i
     else:
         x, y = make_spirals(n, noise, rng)
     train, valid, test = split_arrays(x, y, valid_size, test_size)
-    splits = from_arrays("toy2d", f"{shape} (n={n}, noise={noise})", ("0", "1"), train, valid, test, normalize)
+    splits = from_arrays("toy2d", f"{shape} (n={n}, noise={noise})", ("0", "1"), train, valid, test,
+                         normalize)
     splits.info["shape"] = shape
     return splits

@@ -75,7 +75,7 @@ def final_test_errors(tables: StudyTables) -> pd.DataFrame:
         train_loss = run.loc[run["split"] == "train", "loss"].to_numpy(float)
         diverged = bool(len(train_loss)) and not np.all(np.isfinite(train_loss))
         final = float(test["error"].iloc[-1]) if len(test) else math.nan
-        rows.append({**dict(zip(axes, key)), "final_test_error": final, "diverged": diverged})
+        rows.append({**dict(zip(axes, key, strict=True)), "final_test_error": final, "diverged": diverged})
     return pd.DataFrame(rows)
 
 
@@ -89,7 +89,7 @@ def gradient_ratios(tables: StudyTables) -> pd.DataFrame:
     rows = []
     for key, run in stats.groupby(axes, sort=False, dropna=False):
         key = key if isinstance(key, tuple) else (key,)
-        point = dict(zip(axes, key))
+        point = dict(zip(axes, key, strict=True))
         std = run.set_index("layer")["std"]
         first, last = std.get(1, math.nan), std.get(int(point["depth"]), math.nan)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -233,7 +233,7 @@ def draw_gradient_ratio(tables: StudyTables) -> plt.Figure:
     title = ("Back-propagated gradients at init: log₁₀ std(∂C/∂s) at layer 1 ÷ at the last hidden layer "
              f"({note})\n"
              "< 0: vanishing toward the input, > 0: exploding; "
-             f"'{NOT_AVAILABLE}': not finite (zero gradients give 0/0; a gradient below float32's range gives "
-             "0/x); blank: no run")
+             f"'{NOT_AVAILABLE}': not finite (zero gradients give 0/0; "
+             "a gradient below float32's range gives 0/x); blank: no run")
     return _heatmap(ratio, labels, title, "log₁₀ std ratio", cmap="RdBu_r", center=0.0, vmin=-limit,
                     vmax=limit, extend="both" if largest > limit else "neither")

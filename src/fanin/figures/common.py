@@ -31,7 +31,8 @@ INIT_LABELS = {
 
 @dataclass
 class StudyTables:
-    """A study's collected tables (results/<study>/tables/): one column per run axis, then the run's columns."""
+    """A study's collected tables (results/<study>/tables/): one column per run axis, then the
+    run's columns."""
 
     metrics: pd.DataFrame
     layer_stats: pd.DataFrame
@@ -44,7 +45,7 @@ class StudyTables:
     cost_surface: pd.DataFrame | None = None
 
     @classmethod
-    def load(cls, tables_dir: str | Path) -> "StudyTables":
+    def load(cls, tables_dir: str | Path) -> StudyTables:
         tables_dir = Path(tables_dir)
         frames = {name: pd.read_parquet(tables_dir / f"{name}.parquet") for name in TABLES}
         for name in OPTIONAL_TABLES:
@@ -94,7 +95,8 @@ def save_figure(fig: plt.Figure, out_stem: str | Path) -> list[Path]:
     paths = []
     for suffix, kwargs in ((".pdf", {}), (".png", {"dpi": 150})):
         path = out_stem.with_suffix(suffix)
-        atomic_write(path, lambda tmp, kw=kwargs, s=suffix: fig.savefig(tmp, format=s[1:], bbox_inches="tight", **kw))
+        atomic_write(path, lambda tmp, kw=kwargs, s=suffix:
+                     fig.savefig(tmp, format=s[1:], bbox_inches="tight", **kw))
         paths.append(path)
     plt.close(fig)
     return paths

@@ -52,7 +52,8 @@ def layer_curves(tables: StudyTables, activation: str, init: str, quantity: str,
     return rows.groupby(["step", "layer"], as_index=False)[stats].mean()
 
 
-def histogram(tables: StudyTables, activation: str, init: str, quantity: str, step: str | int) -> pd.DataFrame:
+def histogram(tables: StudyTables, activation: str, init: str, quantity: str, step: str | int
+              ) -> pd.DataFrame:
     """Normalised histograms per hidden layer at `step` (0, or 'last') of the first seed: bin centre, density.
 
     Seeds have bins of their own (each run's range), so they are not pooled."""
@@ -69,7 +70,8 @@ def histogram(tables: StudyTables, activation: str, init: str, quantity: str, st
     first = rows[rows.seed == rows.seed.min()]
     out = first.groupby(["layer", "bin_left", "bin_right"], as_index=False)["count"].sum()
     out["centre"] = (out.bin_left + out.bin_right) / 2
-    out["density"] = out["count"] / out.groupby("layer")["count"].transform("sum") / (out.bin_right - out.bin_left)
+    out["density"] = (out["count"] / out.groupby("layer")["count"].transform("sum")
+                      / (out.bin_right - out.bin_left))
     return out
 
 
@@ -90,7 +92,8 @@ def backprop_std_ratio(tables: StudyTables, init: str, activation: str = "tanh")
 
 
 def weight_grad_std_spread(tables: StudyTables, init: str, activation: str = "tanh") -> float:
-    """Largest over smallest per-layer std of weight gradients at initialization (Fig 8: about 1 either way)."""
+    """Largest over smallest per-layer std of weight gradients at initialization (Fig 8: about 1
+    either way)."""
     curves = layer_curves(tables, activation, init, "weight_grad")
     at0 = curves[curves.step == 0]["std"]
     return float(at0.max() / at0.min())
@@ -107,7 +110,8 @@ def weight_grad_std_fall(tables: StudyTables, init: str, activation: str = "tanh
 def top_layer_saturation(tables: StudyTables) -> dict[str, float]:
     """Fig 2's sigmoid net: the top hidden layer's mean activation at initialization and its minimum during
     training, against the lower layers' means, which stay near 0.5."""
-    depth = 4 if 4 in select(tables.layer_stats, dataset="shapeset", activation="sigmoid").depth.values else None
+    depth = (4 if 4 in select(tables.layer_stats, dataset="shapeset", activation="sigmoid").depth.values
+             else None)
     curves = layer_curves(tables, "sigmoid", "standard", "act", depth)
     top = curves.layer.max()
     top_mean = curves[curves.layer == top].set_index("step")["mean"]
@@ -117,7 +121,8 @@ def top_layer_saturation(tables: StudyTables) -> dict[str, float]:
 
 
 def saturation_onset(tables: StudyTables, activation: str, init: str) -> dict[int, float]:
-    """Per hidden layer, the first probe step at which more than 5% of its units are saturated (inf: never)."""
+    """Per hidden layer, the first probe step at which more than 5% of its units are saturated
+    (inf: never)."""
     curves = layer_curves(tables, activation, init, "act")
     onset = {}
     for layer, rows in curves.groupby("layer"):
@@ -129,11 +134,12 @@ def saturation_onset(tables: StudyTables, activation: str, init: str) -> dict[in
 def final_saturation(tables: StudyTables, activation: str, init: str) -> dict[int, float]:
     curves = layer_curves(tables, activation, init, "act")
     last = curves[curves.step == curves.step.max()]
-    return dict(zip(last.layer.astype(int), last.frac_saturated))
+    return dict(zip(last.layer.astype(int), last.frac_saturated, strict=True))
 
 
 def jacobian_mean_singular_value(tables: StudyTables, init: str, activation: str = "tanh") -> float:
-    """Mean singular value of the hidden-to-hidden Jacobians at initialization (paper: 0.5 standard, 0.8 N)."""
+    """Mean singular value of the hidden-to-hidden Jacobians at initialization (paper: 0.5 standard,
+    0.8 N)."""
     depth = shapeset_depth(tables, activation)
     rows = select(tables.jacobian, dataset="shapeset", activation=activation, init=init, depth=depth, step=0)
     return float(require(rows, f"Jacobians of Shapeset {activation} {init} at step 0").sv_mean.mean())
@@ -146,7 +152,7 @@ def table1(tables: StudyTables) -> pd.DataFrame:
     runs = runs[runs.activation.isin(ACTIVATIONS) & runs.init.isin(INITS)]
     runs = runs[runs.depth == runs.groupby(["dataset", "activation"]).depth.transform("max")]
     runs = require(runs, "runs with sigmoid/tanh/softsign and standard/glorot_uniform init")
-    runs = runs.assign(model=[MODEL_NAMES[(a, i)] for a, i in zip(runs.activation, runs.init)],
+    runs = runs.assign(model=[MODEL_NAMES[(a, i)] for a, i in zip(runs.activation, runs.init, strict=True)],
                        error=100 * runs.final_test_error)
     stats = runs.groupby(["model", "dataset"]).agg(mean=("error", "mean"), std=("error", "std"),
                                                    count=("error", "count"), lr=("lr", "first")).reset_index()
@@ -163,7 +169,7 @@ def draw_saturation(ax, tables: StudyTables, activation: str, init: str) -> None
     """Fig 3's panel: 98th percentile (markers) and standard deviation (lines) of each layer's activations."""
     curves = layer_curves(tables, activation, init, "act")
     colors = layer_colors(curves.layer.nunique())
-    for color, (layer, rows) in zip(colors, curves.groupby("layer")):
+    for color, (layer, rows) in zip(colors, curves.groupby("layer"), strict=True):
         ax.plot(rows.step, rows.abs_p98, "o", ms=3.5, color=color, label=f"layer {layer}")
         ax.plot(rows.step, rows["std"], "-", color=color, lw=1.3)
     ax.set_xscale("symlog", linthresh=10)
@@ -171,17 +177,17 @@ def draw_saturation(ax, tables: StudyTables, activation: str, init: str) -> None
     ax.set_xlabel("updates")
     ax.set_ylabel("activation value")
     onset = saturation_onset(tables, activation, init)
-    onsets = ", ".join(f"L{l}: {'never' if np.isinf(s) else int(s)}" for l, s in onset.items())
+    onsets = ", ".join(f"L{ell}: {'never' if np.isinf(s) else int(s)}" for ell, s in onset.items())
     ax.set_title(f"{activation}, {init_label(init)} — markers: 98th pct of |z|, lines: std\n"
                  f">5% units saturated from step {onsets}", fontsize=9)
     ax.legend(fontsize=7, ncol=2, loc="lower right")
 
 
 def draw_histograms(axes, tables: StudyTables, activation: str, quantity: str, step, xlabel: str) -> None:
-    for ax, init in zip(axes, INITS):
+    for ax, init in zip(axes, INITS, strict=True):
         hist = histogram(tables, activation, init, quantity, step)
         colors = layer_colors(hist.layer.nunique())
-        for color, (layer, rows) in zip(colors, hist.groupby("layer")):
+        for color, (layer, rows) in zip(colors, hist.groupby("layer"), strict=True):
             ax.plot(rows.centre, rows.density, color=color, lw=1.3, label=f"layer {layer}")
         ax.set_title(f"{activation}, {init_label(init)}", fontsize=10)
         ax.set_xlabel(xlabel)
@@ -193,11 +199,12 @@ def draw_histograms(axes, tables: StudyTables, activation: str, quantity: str, s
 
 @register("glorot2010_fig2_sigmoid_activations")
 def fig2(tables: StudyTables) -> plt.Figure:
-    depth = 4 if 4 in select(tables.layer_stats, dataset="shapeset", activation="sigmoid").depth.values else None
+    depth = (4 if 4 in select(tables.layer_stats, dataset="shapeset", activation="sigmoid").depth.values
+             else None)
     curves = layer_curves(tables, "sigmoid", "standard", "act", depth)
     fig, ax = plt.subplots(figsize=(7, 4.2))
     colors = layer_colors(curves.layer.nunique())
-    for i, (color, (layer, rows)) in enumerate(zip(colors, curves.groupby("layer"))):
+    for i, (color, (layer, rows)) in enumerate(zip(colors, curves.groupby("layer"), strict=True)):
         ax.errorbar(rows.step * (1 + 0.02 * i), rows["mean"], yerr=rows["std"], color=color, marker="o", ms=3,
                     capsize=2, lw=1.2, label=f"layer {layer}")
     numbers = top_layer_saturation(tables)
@@ -233,10 +240,10 @@ def fig10(tables: StudyTables) -> plt.Figure:
 @register("glorot2010_fig4_activation_hist_end")
 def fig4(tables: StudyTables) -> plt.Figure:
     fig, axes = plt.subplots(2, 1, figsize=(7, 7))
-    for ax, activation in zip(axes, ("tanh", "softsign")):
+    for ax, activation in zip(axes, ("tanh", "softsign"), strict=True):
         hist = histogram(tables, activation, "standard", "act", "last")
         colors = layer_colors(hist.layer.nunique())
-        for color, (layer, rows) in zip(colors, hist.groupby("layer")):
+        for color, (layer, rows) in zip(colors, hist.groupby("layer"), strict=True):
             ax.plot(rows.centre, rows.density, color=color, lw=1.3, label=f"layer {layer}")
         sat = final_saturation(tables, activation, "standard")
         ax.set_title(f"{activation}, standard init, end of training — saturated units per layer: "
@@ -250,8 +257,8 @@ def fig4(tables: StudyTables) -> plt.Figure:
     return fig
 
 
-def init_histogram_figure(tables: StudyTables, quantity: str, xlabel: str, title: str, number, number_label: str
-                          ) -> plt.Figure:
+def init_histogram_figure(tables: StudyTables, quantity: str, xlabel: str, title: str, number,
+                          number_label: str) -> plt.Figure:
     """Figs 6-8: histograms at initialization, standard init on top, normalized below; `number(tables, init)`
     is the effect's number for each init, printed in the title."""
     values = ", ".join(f"{init_label(i)} {number(tables, i):.2f}" for i in INITS)
@@ -286,12 +293,12 @@ def fig8(tables: StudyTables) -> plt.Figure:
 @register("glorot2010_fig9_weight_grad_spread")
 def fig9(tables: StudyTables) -> plt.Figure:
     fig, axes = plt.subplots(2, 1, figsize=(7, 7), sharex=True)
-    for ax, init in zip(axes, INITS):
+    for ax, init in zip(axes, INITS, strict=True):
         curves = layer_curves(tables, "tanh", init, "weight_grad")
         steps = sorted(curves.step.unique())
         colors = layer_colors(curves.layer.nunique())
         n_layers = curves.layer.nunique()
-        for i, (color, (layer, rows)) in enumerate(zip(colors, curves.groupby("layer"))):
+        for i, (color, (layer, rows)) in enumerate(zip(colors, curves.groupby("layer"), strict=True)):
             x = np.arange(len(steps)) + (i - n_layers / 2) * 0.12
             ax.errorbar(x, rows["mean"], yerr=rows["std"], fmt="o", ms=2.5, capsize=2, color=color,
                         label=f"layer {layer}")
@@ -300,18 +307,20 @@ def fig9(tables: StudyTables) -> plt.Figure:
         ax.set_title(f"tanh, {init_label(init)}", fontsize=10)
         ax.legend(fontsize=7, ncol=3)
     axes[1].set_xlabel("updates (probe steps)")
-    fig.suptitle("Glorot & Bengio Fig 9: spread of the weight gradients per layer during training", fontsize=11)
+    fig.suptitle("Glorot & Bengio Fig 9: spread of the weight gradients per layer during training",
+                 fontsize=11)
     fig.tight_layout()
     return fig
 
 
 def test_error_curves(tables: StudyTables, dataset: str) -> pd.DataFrame:
     """Test error (%) per model and update, mean over seeds, of the runs at the selected learning rate."""
-    metrics = select(tables.metrics, dataset=dataset, split="test", activation=list(ACTIVATIONS), init=list(INITS))
+    metrics = select(tables.metrics, dataset=dataset, split="test", activation=list(ACTIVATIONS),
+                     init=list(INITS))
     metrics = require(selected_runs(metrics, tables.summary), f"{dataset} test error")
     metrics = metrics[metrics.depth == metrics.groupby("activation").depth.transform("max")]
     curves = metrics.groupby(["activation", "init", "step"], as_index=False).error.mean()
-    curves["model"] = [MODEL_NAMES[(a, i)] for a, i in zip(curves.activation, curves.init)]
+    curves["model"] = [MODEL_NAMES[(a, i)] for a, i in zip(curves.activation, curves.init, strict=True)]
     curves["error"] *= 100
     return curves
 
@@ -349,10 +358,11 @@ def fig12(tables: StudyTables) -> plt.Figure:
     datasets = [d for d in ("mnist", "cifar10") if d in set(tables.metrics.dataset)]
     require(pd.DataFrame({"d": datasets}), "MNIST or CIFAR-10 runs")
     fig, axes = plt.subplots(1, len(datasets), figsize=(6.5 * len(datasets), 4.3), squeeze=False)
-    for ax, dataset in zip(axes[0], datasets):
+    for ax, dataset in zip(axes[0], datasets, strict=True):
         draw_test_error(ax, tables, dataset, digits=2)
         ax.set_title(dataset, fontsize=10)
-    fig.suptitle("Glorot & Bengio Fig 12: test error during training (legend: decreasing final error)", fontsize=10)
+    fig.suptitle("Glorot & Bengio Fig 12: test error during training (legend: decreasing final error)",
+                 fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -366,14 +376,15 @@ def fig1(tables: StudyTables) -> plt.Figure:
     examples = select(tables.examples, dataset="shapeset")
     axes_of_run = [c for c in examples.columns if c not in OPTIONAL_TABLES["examples"]]
     first = require(examples, "Shapeset examples").iloc[0]
-    run = examples[(examples[axes_of_run] == first[axes_of_run]).all(axis=1)]  # every run shows the same images
+    # every run shows the same images
+    run = examples[(examples[axes_of_run] == first[axes_of_run]).all(axis=1)]
     ids = sorted(run.example.unique())
     cols = 6
     fig, axes = plt.subplots(-(-len(ids) // cols), cols, figsize=(1.6 * cols, 1.8 * -(-len(ids) // cols)),
                              squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
-    for ax, example in zip(axes.flat, ids):
+    for ax, example in zip(axes.flat, ids, strict=False):
         image = run[run.example == example].pivot(index="row", columns="col", values="value")
         ax.imshow(image.to_numpy(), cmap="gray", vmin=-1, vmax=1, interpolation="nearest")
         ax.set_title(run[run.example == example].class_name.iloc[0].replace("+", "\n+ "), fontsize=7)
@@ -420,9 +431,11 @@ def fig5(tables: StudyTables) -> plt.Figure:
     ax.set_zlabel("cost")
     ax.legend(fontsize=7, loc="upper left")
     row = frame.iloc[0]
-    ax.set_title(f"Glorot & Bengio Fig 5: cost over two weights of a 1-hidden-layer tanh net, step {int(row.step)}\n"
-                 f"(unit {int(row.unit)}: input {int(row.input)} and output {int(row.output_class)}; trained values "
-                 f"{row.w1_now:.2f}, {row.w2_now:.2f}; flat: gradient norm < 0.02)", fontsize=9)
+    ax.set_title(f"Glorot & Bengio Fig 5: cost over two weights of a 1-hidden-layer tanh net, "
+                 f"step {int(row.step)}\n"
+                 f"(unit {int(row.unit)}: input {int(row.input)} and output {int(row.output_class)}; "
+                 f"trained values {row.w1_now:.2f}, {row.w2_now:.2f}; "
+                 "flat: gradient norm < 0.02)", fontsize=9)
     return fig
 
 
@@ -434,12 +447,13 @@ def table1_figure(tables: StudyTables) -> tuple[plt.Figure, pd.DataFrame]:
     for dataset in datasets:
         rows = ours[ours.dataset == dataset].set_index("model")
         wide[f"{dataset} (fanin)"] = [
-            (f"{rows.loc[m, 'mean']:.2f}" + (f" ± {rows.loc[m, 'std']:.2f}" if rows.loc[m, "count"] > 1 else ""))
+            (f"{rows.loc[m, 'mean']:.2f}"
+             + (f" ± {rows.loc[m, 'std']:.2f}" if rows.loc[m, "count"] > 1 else ""))
             if m in rows.index else "" for m in wide.index]
         wide[f"{dataset} lr"] = [f"{rows.loc[m, 'lr']:g}" if m in rows.index else "" for m in wide.index]
         if dataset in PAPER_TABLE1:
-            wide[f"{dataset} (paper)"] = [f"{PAPER_TABLE1.loc[m, dataset]:.2f}" if m in PAPER_TABLE1.index else ""
-                                          for m in wide.index]
+            wide[f"{dataset} (paper)"] = [f"{PAPER_TABLE1.loc[m, dataset]:.2f}"
+                                          if m in PAPER_TABLE1.index else "" for m in wide.index]
     wide.index.name = "model"
     fig, ax = plt.subplots(figsize=(1.9 * (len(wide.columns) + 1), 0.45 * (len(wide) + 2)))
     ax.axis("off")
@@ -448,8 +462,8 @@ def table1_figure(tables: StudyTables) -> tuple[plt.Figure, pd.DataFrame]:
     table.auto_set_font_size(False)
     table.set_fontsize(8)
     table.scale(1, 1.4)
-    ax.set_title("Glorot & Bengio Table 1: test error (%) — ours (mean ± std over seeds, at the learning rate "
-                 "selected on validation) beside the paper's", fontsize=10)
+    ax.set_title("Glorot & Bengio Table 1: test error (%) — ours (mean ± std over seeds, "
+                 "at the learning rate selected on validation) beside the paper's", fontsize=10)
     return fig, wide.reset_index()
 
 
@@ -460,17 +474,20 @@ def jacobian_figure(tables: StudyTables) -> plt.Figure:
     rows = require(rows, "Jacobian singular values of tanh Shapeset runs")
     steps = sorted(rows.step.unique())
     fig, axes = plt.subplots(1, len(steps), figsize=(4.2 * len(steps), 3.8), sharey=True, squeeze=False)
-    for ax, step in zip(axes[0], steps):
-        at = rows[rows.step == step].groupby(["init", "layer"], as_index=False)[["sv_mean", "sv_min", "sv_max"]].mean()
+    for ax, step in zip(axes[0], steps, strict=True):
+        at = (rows[rows.step == step].groupby(["init", "layer"], as_index=False)
+              [["sv_mean", "sv_min", "sv_max"]].mean())
         for init, part in at.groupby("init"):
-            line = ax.plot(part.layer, part.sv_mean, marker="o", label=f"{init_label(init)}: mean {part.sv_mean.mean():.2f}")
+            line = ax.plot(part.layer, part.sv_mean, marker="o",
+                           label=f"{init_label(init)}: mean {part.sv_mean.mean():.2f}")
             ax.axhline(PAPER_JACOBIAN[init], color=line[0].get_color(), ls=":", lw=1)
         ax.set_xticks(sorted(at.layer.unique()))
         ax.set_xlabel("layer l (Jacobian ∂z$^{l+1}$/∂z$^l$)")
         ax.set_title(f"step {step}" + (" (initialization)" if step == 0 else ""), fontsize=10)
         ax.legend(fontsize=7)
     axes[0][0].set_ylabel("mean singular value")
-    ratio = jacobian_mean_singular_value(tables, "glorot_uniform") / jacobian_mean_singular_value(tables, "standard")
+    ratio = (jacobian_mean_singular_value(tables, "glorot_uniform")
+             / jacobian_mean_singular_value(tables, "standard"))
     fig.suptitle(f"Glorot & Bengio §4.2.2: layer-to-layer Jacobians, tanh (dotted: paper's 0.8 and 0.5); "
                  f"normalized / standard = {ratio:.2f}", fontsize=10)
     fig.tight_layout()
@@ -481,25 +498,28 @@ def jacobian_figure(tables: StudyTables) -> plt.Figure:
 def variance_figure(tables: StudyTables) -> plt.Figure:
     """Measured Var(s^l) at initialization against n Var(W) E[(z^{l-1})^2], the variance recurrence."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
-    for ax, activation in zip(axes, ("tanh", "softsign")):
+    for ax, activation in zip(axes, ("tanh", "softsign"), strict=True):
         for init in INITS:
             pre = layer_curves(tables, activation, init, "preact")
             act = layer_curves(tables, activation, init, "act")
             pre0, act0 = pre[pre.step == 0].set_index("layer"), act[act.step == 0].set_index("layer")
-            width = int(select(tables.summary, dataset="shapeset", activation=activation, init=init).width.iloc[0])
+            width = int(select(tables.summary, dataset="shapeset", activation=activation, init=init)
+                        .width.iloc[0])
             n_var_w = width * scheme_variance(init, width, width)
             # the recurrence links layers; layer 1's input moments are not a hidden layer's, so it starts at 2
             z2 = act0["mean"] ** 2 + act0["std"] ** 2
-            predicted = [n_var_w * z2[l - 1] for l in pre0.index[1:]]
+            predicted = [n_var_w * z2[ell - 1] for ell in pre0.index[1:]]
             measured = pre0["std"] ** 2 + pre0["mean"] ** 2
             line = ax.plot(pre0.index, measured, marker="o", label=f"{init_label(init)} measured")
-            ax.plot(pre0.index[1:], predicted, "x--", color=line[0].get_color(), label="n Var(W) E[z²] (theory)")
+            ax.plot(pre0.index[1:], predicted, "x--", color=line[0].get_color(),
+                    label="n Var(W) E[z²] (theory)")
         ax.set_yscale("log")
         ax.set_xticks(list(pre0.index))
         ax.set_xlabel("layer")
         ax.set_title(f"{activation}, Shapeset, at initialization", fontsize=10)
         ax.legend(fontsize=7)
     axes[0].set_ylabel("Var(s) of pre-activations")
-    fig.suptitle("Variance recurrence Var(s$^l$) = n Var(W) E[(z$^{l-1}$)²] against the measured variance", fontsize=10)
+    fig.suptitle("Variance recurrence Var(s$^l$) = n Var(W) E[(z$^{l-1}$)²] against the measured variance",
+                 fontsize=10)
     fig.tight_layout()
     return fig

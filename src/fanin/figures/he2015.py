@@ -236,7 +236,7 @@ def draw_variance_by_layer(tables: StudyTables) -> plt.Figure:
     if not depths:
         require(stats.iloc[0:0], "layer_stats of 22- or 30-layer ReLU runs with init in " + ", ".join(INITS))
     fig, axes = plt.subplots(1, len(depths), figsize=(6.0 * len(depths), 4.6), squeeze=False)
-    for ax, depth in zip(axes[0], depths):
+    for ax, depth in zip(axes[0], depths, strict=True):
         profile = second_moment_profile(tables, depth)
         width = _width(_runs(tables.layer_stats, depth, "layer_stats"), None)
         slopes = second_moment_log2_slope(tables, depth)

@@ -36,8 +36,8 @@ SCALE_AXIS = "init.scale"  # run axis of the linear block (scaled_identity's sca
 CHANCE_COST = math.log(2)  # the cost of predicting p = 1/2 on a two-class problem
 
 # The article's names for the toy demo's four choices.
-TOY_LABELS = {"zeros": "zero", "too_small": "too small", "xavier_he_baseline": "appropriate (Xavier N(0, 1/n))",
-              "too_large": "too large"}
+TOY_LABELS = {"zeros": "zero", "too_small": "too small",
+              "xavier_he_baseline": "appropriate (Xavier N(0, 1/n))", "too_large": "too large"}
 SHORT = {"zeros": "zero", "too_small": "too small", "xavier_he_baseline": "appropriate",
          "too_large": "too large", "standard": "uniform", "standard_normal": "std normal"}
 COLORS = {"zeros": "0.45", "too_small": "tab:blue", "xavier_he_baseline": "tab:green", "too_large": "tab:red",
@@ -76,7 +76,8 @@ def _block(frame: pd.DataFrame, block: str, table: str, shape: str | None = None
     best = present[present == present.max()]
     if len(best) > 1:
         found = ", ".join(f"depth {d} width {w}" for d, w in best.index)
-        raise ValueError(f"{what}: several configurations hold the most of these inits ({found}); the figure draws one")
+        raise ValueError(f"{what}: several configurations hold the most of these inits ({found}); "
+                         "the figure draws one")
     depth, width = best.index[0]
     return rows[(rows["depth"] == depth) & (rows["width"] == width)]
 
@@ -190,7 +191,8 @@ def hidden_activation_std(tables: StudyTables, shape: str | None = None,
 def activation_profile(tables: StudyTables, block: str = "mnist", step: int = 0,
                        shape: str | None = None) -> pd.DataFrame:
     """Per init and hidden layer at `step`: the activations' mean, std, abs_p98 and frac_saturated, averaged
-    over seeds. Columns: init, layer, mean, std, abs_p98, frac_saturated. Layers 1..depth (the hidden ones)."""
+    over seeds. Columns: init, layer, mean, std, abs_p98, frac_saturated. Layers 1..depth (the
+    hidden ones)."""
     rows = _block(tables.layer_stats, block, "layer_stats", shape)
     rows = rows[(rows["quantity"] == "act") & (rows["step"] == step) & (rows["layer"] <= rows["depth"])]
     rows = require(rows, f"step-{step} hidden activation statistics of the {block} runs")
@@ -219,7 +221,8 @@ def saturated_fraction(tables: StudyTables, block: str = "mnist", step: int = 0,
     result = {}
     for name in _present(profile, BLOCKS[block][2]):
         curve = profile[profile["init"] == name]
-        result[name] = {int(layer): float(frac) for layer, frac in zip(curve["layer"], curve["frac_saturated"])}
+        result[name] = {int(layer): float(frac)
+                        for layer, frac in zip(curve["layer"], curve["frac_saturated"], strict=True)}
     return result
 
 
@@ -424,8 +427,8 @@ def draw_toy2d_boundaries(tables: StudyTables) -> plt.Figure:
     fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="lower center", ncol=2, fontsize=8)
     if filled is not None:
         fig.colorbar(filled, ax=axes.ravel().tolist(), shrink=0.8, label="p(class 1)  (black line: 0.5)")
-    fig.suptitle("Katanforoosh & Kunin 2019: decision boundaries after training, one panel per initialization",
-                 fontsize=10)
+    fig.suptitle("Katanforoosh & Kunin 2019: decision boundaries after training, "
+                 "one panel per initialization", fontsize=10)
     return fig
 
 
@@ -491,7 +494,7 @@ def draw_mnist_activations(tables: StudyTables) -> plt.Figure:
     profile = activation_profile(tables, "mnist")
     ratios = std_ratio(tables, "mnist")
     inits = _present(hist, MNIST_INITS)
-    layers = sorted(int(l) for l in hist["layer"].unique())
+    layers = sorted(int(ell) for ell in hist["layer"].unique())
     config = hist.iloc[0]
     fig, axes = plt.subplots(len(inits), len(layers), figsize=(2.7 * len(layers) + 0.8, 2.1 * len(inits)),
                              sharex=True, sharey="row", squeeze=False)

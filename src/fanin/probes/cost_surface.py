@@ -42,7 +42,8 @@ from fanin.model import MLP
 COSTS = ("cross_entropy", "quadratic")
 COLUMNS = OPTIONAL_TABLES["cost_surface"]
 # tanh keeps z_j in [-1, 1], so |w2| <= 4 moves a logit by at most 4: too little for the softmax to saturate
-# into confidently wrong outputs, where the quadratic cost's plateaus are; at 8 they show (tests/test_cost_surface).
+# into confidently wrong outputs, where the quadratic cost's plateaus are; at 8 they
+# show (tests/test_cost_surface).
 SPAN = 8.0
 
 

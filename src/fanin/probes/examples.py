@@ -12,10 +12,12 @@ import pandas as pd
 import torch
 
 
-def examples_table(x: torch.Tensor, y: torch.Tensor, classes: tuple[str, ...], per_class: int) -> pd.DataFrame:
+def examples_table(x: torch.Tensor, y: torch.Tensor, classes: tuple[str, ...], per_class: int
+                   ) -> pd.DataFrame:
     """Long-form pixels of the first `per_class` examples of each class in (x (n, h, w), y (n,))."""
     if x.dim() != 3:
-        raise ValueError(f"probe.examples needs image inputs (n, height, width); got inputs of shape {tuple(x.shape)}")
+        raise ValueError(f"probe.examples needs image inputs (n, height, width); "
+                         f"got inputs of shape {tuple(x.shape)}")
     picked = [i for c in range(len(classes)) for i in (y == c).nonzero().squeeze(1)[:per_class].tolist()]
     images = x[picked].numpy()
     n, height, width = images.shape

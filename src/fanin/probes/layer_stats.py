@@ -1,4 +1,5 @@
-"""Per-layer statistics and histograms of one quantity (preact, act, backprop, weight_grad) on the probe batch.
+"""Per-layer statistics and histograms of one quantity (preact, act, backprop, weight_grad) on the
+probe batch.
 
 All layers of a quantity are reduced into one small tensor and moved to the host once: a `.item()` per
 statistic per layer would cost more than the statistics themselves.
@@ -12,6 +13,7 @@ import numpy as np
 import torch
 
 from fanin.contract import QUANTITIES, STAT_COLUMNS  # noqa: F401  (re-exported for the probes)
+
 QUANTILE = 0.98
 
 
@@ -43,10 +45,11 @@ def all_tail_quantiles(flats: list[torch.Tensor]) -> list[torch.Tensor]:
 
 
 def layer_statistics(values: list[torch.Tensor], saturated: list[torch.Tensor | None]) -> torch.Tensor:
-    """(layers, 6) tensor of mean, std, p2, p98, abs_p98, frac_saturated; `saturated` holds bool masks or None."""
+    """(layers, 6) tensor of mean, std, p2, p98, abs_p98, frac_saturated; `saturated` holds bool masks
+    or None."""
     flats = [x.detach().reshape(-1).float() for x in values]
     rows = []
-    for flat, tails, mask in zip(flats, all_tail_quantiles(flats), saturated):
+    for flat, tails, mask in zip(flats, all_tail_quantiles(flats), saturated, strict=True):
         frac = mask.float().mean() if mask is not None else flat.new_tensor(float("nan"))
         # moments in float64: a vanishing gradient's spread (1e-20 and below) must not round to 0
         moments = torch.stack([flat.double().mean(), flat.double().std()]).float()
@@ -54,7 +57,8 @@ def layer_statistics(values: list[torch.Tensor], saturated: list[torch.Tensor | 
     return torch.stack(rows)
 
 
-def layer_histograms(values: list[torch.Tensor], bins: int, shared_range: int) -> tuple[torch.Tensor, torch.Tensor]:
+def layer_histograms(values: list[torch.Tensor], bins: int, shared_range: int
+                     ) -> tuple[torch.Tensor, torch.Tensor]:
     """Histograms of every layer: (counts (layers, bins), edges (layers, bins+1)).
 
     The first `shared_range` layers (the hidden ones) share one range, so their histograms are comparable on
@@ -68,9 +72,10 @@ def layer_histograms(values: list[torch.Tensor], bins: int, shared_range: int) -
         extremes = torch.tensor([[f.min(), f.max()] if f.numel() else [0.0, 0.0] for f in flats])
     ranges = extremes.clone()
     if shared_range:
-        ranges[:shared_range] = torch.tensor([extremes[:shared_range, 0].min(), extremes[:shared_range, 1].max()])
+        ranges[:shared_range] = torch.tensor([extremes[:shared_range, 0].min(),
+                                              extremes[:shared_range, 1].max()])
     counts, edges = [], []
-    for flat, (lo, hi) in zip(flats, ranges.tolist()):
+    for flat, (lo, hi) in zip(flats, ranges.tolist(), strict=True):
         if not hi > lo:  # a constant layer (zero init): a unit-wide range around its value
             lo, hi = lo - 0.5, hi + 0.5
         counts.append(torch.histc(flat, bins=bins, min=lo, max=hi))

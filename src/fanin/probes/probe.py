@@ -39,8 +39,10 @@ def probe(model: MLP, x: torch.Tensor, y: torch.Tensor, bins: int) -> ProbeResul
         depth = model.depth
         backprop, weight_grad = list(grads[: depth + 1]), [g / len(y) for g in grads[depth + 1 :]]
         threshold = SATURATION_SLOPE * MAX_SLOPE[model.activation_name]
-        saturated = [local_slope(act, s) < threshold for act, s in zip(model.acts, trace.preacts)] + [None]
-        values = {"preact": trace.preacts, "act": trace.acts, "backprop": backprop, "weight_grad": weight_grad}
+        saturated = [local_slope(act, s) < threshold
+                     for act, s in zip(model.acts, trace.preacts, strict=False)] + [None]
+        values = {"preact": trace.preacts, "act": trace.acts, "backprop": backprop,
+                  "weight_grad": weight_grad}
         masks = {"preact": saturated, "act": saturated, "backprop": [None] * (depth + 1),
                  "weight_grad": [None] * (depth + 1)}
         stats, counts, edges = {}, {}, {}

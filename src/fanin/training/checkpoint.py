@@ -3,9 +3,9 @@ identical tables; a solo run is a pack of one.
 
 `last.ckpt` holds everything the rest of the pack depends on: every run's weights, optimizer state and the
 step (Lightning), each run's position in its training stream (fanin.training.stream), its measurements so far
-and its training sums since the last one. It is written every `every_s` seconds (and every `every_steps` steps,
-if set), and at once on SIGTERM, which Slurm and most schedulers send before they kill a job. Each write is atomic
-(fanin.io), so a kill mid-write leaves the previous checkpoint intact.
+and its training sums since the last one. It is written every `every_s` seconds (and every `every_steps`
+steps, if set), and at once on SIGTERM, which Slurm and most schedulers send before they kill a job. Each
+write is atomic (fanin.io), so a kill mid-write leaves the previous checkpoint intact.
 
 A checkpoint is used only by the same pack: its fingerprint is its runs' configs, in order, without the
 settings that say where and how they run (fanin.identity.EXECUTION_KEYS: threads, device, logger,
@@ -35,7 +35,8 @@ CHECKPOINT_NAME = "last.ckpt"
 
 def run_fingerprint(config: dict) -> str:
     """A hash of what determines the run's results."""
-    return hashlib.sha256(json.dumps(results_config(config), sort_keys=True, default=str).encode()).hexdigest()[:16]
+    return hashlib.sha256(json.dumps(results_config(config), sort_keys=True,
+                                     default=str).encode()).hexdigest()[:16]
 
 
 def pack_fingerprint(configs: list[dict]) -> str:
@@ -75,7 +76,8 @@ class Checkpointing(L.Callback):
         return self.every_s is not None and time.monotonic() - self.last_saved >= self.every_s
 
     def on_train_batch_end(self, trainer: L.Trainer, module, outputs, batch, batch_idx) -> None:
-        if not trainer.should_stop and trainer.global_step < trainer.max_steps and self.due(trainer.global_step):
+        if (not trainer.should_stop and trainer.global_step < trainer.max_steps
+                and self.due(trainer.global_step)):
             self.save(trainer)
 
     def on_exception(self, trainer: L.Trainer, module, exception: BaseException) -> None:
@@ -84,7 +86,8 @@ class Checkpointing(L.Callback):
             self.save(trainer)
 
     def on_save_checkpoint(self, trainer: L.Trainer, module, checkpoint: dict) -> None:
-        checkpoint["fanin"] = {"fingerprint": self.fingerprint, "stream": self.stream.state_at(trainer.global_step),
+        checkpoint["fanin"] = {"fingerprint": self.fingerprint,
+                               "stream": self.stream.state_at(trainer.global_step),
                                "sink_run_ids": self.sink_run_ids}
 
     def on_load_checkpoint(self, trainer: L.Trainer, module, checkpoint: dict) -> None:

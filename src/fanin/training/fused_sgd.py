@@ -68,16 +68,19 @@ class FusedSGD(torch.optim.Optimizer):
             raise ValueError("runs with and without optim.nesterov cannot share a pack")
         for s in settings:
             if s.get("nesterov") and s.get("momentum", 0.0) <= 0:
-                raise ValueError(f"optim.nesterov=true needs optim.momentum > 0 (got {s.get('momentum', 0.0)}); "
-                                 "valid: momentum in (0, 1)")
+                raise ValueError("optim.nesterov=true needs optim.momentum > 0 "
+                                 f"(got {s.get('momentum', 0.0)}); valid: momentum in (0, 1)")
         super().__init__(pack.parameters(), {"nesterov": nesterov.pop()})
         self.pack = pack
         device = pack.weights[0].device
-        # Per run, as tensors that broadcast over a stacked (K, ...) parameter; 0-d views for a run's own ones.
+        # Per run, as tensors that broadcast over a stacked (K, ...) parameter; 0-d views for a run's
+        # own ones.
         self.per_run = {name: torch.tensor([float(s.get(name, 0.0)) for s in settings], device=device)
                         for name in HYPERPARAMETERS}
-        # The same values viewed to broadcast over a stacked weight (K, 1, 1) and bias (K, 1); freeze writes through.
-        self.stacked = {ndim: {name: value.view((-1,) + (1,) * (ndim - 1)) for name, value in self.per_run.items()}
+        # The same values viewed to broadcast over a stacked weight (K, 1, 1) and bias (K, 1); freeze
+        # writes through.
+        self.stacked = {ndim: {name: value.view((-1,) + (1,) * (ndim - 1))
+                               for name, value in self.per_run.items()}
                         for ndim in (2, 3)}
         self.live = torch.ones(len(pack), dtype=torch.bool, device=device)
         self.diverged_at = torch.full((len(pack),), -1, dtype=torch.long, device=device)
@@ -148,7 +151,8 @@ class FusedSGD(torch.optim.Optimizer):
         logits = torch.baddbmm(pack.biases[-1].unsqueeze(1), z, pack.weights[-1].transpose(1, 2))
         with torch.enable_grad():
             logits.requires_grad_()
-            losses = F.cross_entropy(logits.reshape(k * b, -1), y.reshape(-1), reduction="none").view(k, b).mean(1)
+            losses = F.cross_entropy(logits.reshape(k * b, -1), y.reshape(-1),
+                                     reduction="none").view(k, b).mean(1)
             (delta,) = torch.autograd.grad(losses.sum(), logits)
         self.updates += 1
         self._freeze_diverged(losses.detach())
@@ -170,7 +174,8 @@ class FusedSGD(torch.optim.Optimizer):
         return torch.stack([act(norm(s[k])) for k, (norm, act) in
                             enumerate((m.norms[layer], m.acts[layer]) for m in self.pack.models)])
 
-    def _backward_through(self, layer: int, outputs: list, preacts: list, grad_out: torch.Tensor) -> torch.Tensor:
+    def _backward_through(self, layer: int, outputs: list, preacts: list, grad_out: torch.Tensor
+                          ) -> torch.Tensor:
         """δ of hidden layer `layer` from the gradient at its output; its runs' own parameters updated."""
         if self.analytic[layer] is not None:
             return self.analytic[layer](grad_out, preacts[layer], outputs[layer])

@@ -20,13 +20,13 @@ import numpy as np
 import pandas as pd
 import torch
 
+from fanin.contract import QUANTITIES, RUN_TABLES, STAT_COLUMNS
 from fanin.data import DataSplits
 from fanin.evaluate import evaluate
+from fanin.model import MLP
 from fanin.probes.jacobian import jacobian_singular_values
-from fanin.contract import QUANTITIES, RUN_TABLES, STAT_COLUMNS
 from fanin.probes.probe import probe
 from fanin.sinks import NullSink
-from fanin.model import MLP
 from fanin.training.module import InitStudyModule
 
 log = logging.getLogger("fanin")
@@ -55,7 +55,8 @@ class Measurements:
         return step * self.batch_size / self.splits.train.epoch_size
 
     def measure(self, step: int, model: MLP, train: tuple[float, float] | None) -> None:
-        """Measure `model` at `step`; `train` is the (loss, error) since the last measurement, if any step ran."""
+        """Measure `model` at `step`; `train` is the (loss, error) since the last measurement, if any
+        step ran."""
         self.last_measured = step
         epoch = self.epoch(step)
         rows = []
@@ -116,20 +117,24 @@ class Measurements:
 
     def load_state_dict(self, state: dict) -> None:
         tables = {name: pd.DataFrame(columns) for name, columns in state["tables"].items()}
-        kept = {name: [frame] if len(frame) else [] for name, frame in tables.items()}  # no empty, untyped frames
+        # no empty, untyped frames
+        kept = {name: [frame] if len(frame) else [] for name, frame in tables.items()}
         self.metrics = tables["metrics"].to_dict("records")
-        self.stats, self.histograms, self.jacobians = kept["layer_stats"], kept["histograms"], kept["jacobian"]
+        self.stats, self.histograms, self.jacobians = (kept["layer_stats"], kept["histograms"],
+                                                       kept["jacobian"])
         self.status, self.last_measured = state["status"], state["last_measured"]
 
     # -- tables ----------------------------------------------------------------------------------------
     def tables(self) -> dict[str, pd.DataFrame]:
         """The run's tables per the data contract, sorted so that identical runs give identical files."""
         def concat(frames: list[pd.DataFrame], table: str) -> pd.DataFrame:
-            return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(RUN_TABLES[table]))
+            return (pd.concat(frames, ignore_index=True) if frames
+                    else pd.DataFrame(columns=list(RUN_TABLES[table])))
 
         split_order = {"train": 0, "valid": 1, "test": 2}
         metrics = pd.DataFrame(self.metrics, columns=list(RUN_TABLES["metrics"]))
-        metrics = metrics.sort_values(["step", "split"], key=lambda c: c.map(split_order) if c.name == "split" else c)
+        metrics = metrics.sort_values(["step", "split"],
+                                      key=lambda c: c.map(split_order) if c.name == "split" else c)
         return {
             "metrics": metrics.reset_index(drop=True),
             "layer_stats": concat(self.stats, "layer_stats"),
@@ -161,7 +166,8 @@ class PackMeasurements(L.Callback):
             if run.status == "diverged":
                 module.freeze(k)
 
-    def on_train_batch_end(self, trainer: L.Trainer, module: InitStudyModule, outputs, batch, batch_idx) -> None:
+    def on_train_batch_end(self, trainer: L.Trainer, module: InitStudyModule, outputs, batch,
+                           batch_idx) -> None:
         step = trainer.global_step
         if step in self.steps:
             self.measure_diverged(module)
@@ -175,7 +181,8 @@ class PackMeasurements(L.Callback):
                      [k for k in self.live() if self.runs[k].last_measured != trainer.global_step])
 
     def measure_diverged(self, module: InitStudyModule) -> None:
-        """Measure, at the step it diverged, each run the step has frozen since the last read (one host read)."""
+        """Measure, at the step it diverged, each run the step has frozen since the last read (one
+        host read)."""
         diverged_at = module.diverged_at().tolist()
         for k in self.live():
             if diverged_at[k] >= 0:
@@ -187,5 +194,5 @@ class PackMeasurements(L.Callback):
         return {"runs": [run.state_dict() for run in self.runs]}
 
     def load_state_dict(self, state: dict) -> None:
-        for run, saved in zip(self.runs, state["runs"]):
+        for run, saved in zip(self.runs, state["runs"], strict=True):
             run.load_state_dict(saved)

@@ -1,4 +1,5 @@
-"""The LightningModule: plain minibatch SGD on the softmax NLL, as in Glorot & Bengio 2010, for a pack of runs.
+"""The LightningModule: plain minibatch SGD on the softmax NLL, as in Glorot & Bengio 2010, for a pack
+of runs.
 
 Lightning's manual optimization runs fanin's fused step (fanin.training.fused_sgd) on a pack
 (fanin.training.pack) of K runs in lockstep; a solo run is a pack of one. Each run's training loss and error
@@ -54,7 +55,8 @@ class InitStudyModule(L.LightningModule):
         """Per run, the step at which the fused step froze it as diverged, -1 for a run still training."""
         return self.optimizers().optimizer.diverged_at
 
-    # The sums since the last measurement are part of a checkpoint: a resumed run reports the same training error.
+    # The sums since the last measurement are part of a checkpoint: a resumed run reports the same
+    # training error.
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["train_sums"] = self.train_sums.cpu()
 
@@ -62,7 +64,8 @@ class InitStudyModule(L.LightningModule):
         self.train_sums.copy_(checkpoint["train_sums"])
 
     def take_train_metrics(self, run: int) -> tuple[float, float] | None:
-        """(mean loss, error rate) of run `run` over the steps since the last call, then reset; None if none ran."""
+        """(mean loss, error rate) of run `run` over the steps since the last call, then reset; None if
+        none ran."""
         loss_sum, wrong, count = self.train_sums[run].tolist()
         self.train_sums[run].zero_()
         return (loss_sum / count, wrong / count) if count else None

@@ -1,4 +1,5 @@
-"""K networks of one shape, trained in lockstep: each weight layer's K matrices stacked as one (K, out, in) tensor.
+"""K networks of one shape, trained in lockstep: each weight layer's K matrices stacked as one
+(K, out, in) tensor.
 
 The pack owns the stacked weights and biases; each run keeps its own `MLP`, whose weight layers become
 aliases of its slice (same storage), so everything that looks at one run (evaluation, probes, Jacobians, the
@@ -36,9 +37,11 @@ class Pack(nn.Module):
         self.models = list(models)  # a plain list: their linears alias the stacked tensors, registered below
         with torch.no_grad():
             self.weights = nn.ParameterList(
-                nn.Parameter(torch.stack([m.linears[layer].weight for m in models])) for layer in range(self.n_layers))
+                nn.Parameter(torch.stack([m.linears[layer].weight for m in models]))
+                for layer in range(self.n_layers))
             self.biases = nn.ParameterList(
-                nn.Parameter(torch.stack([m.linears[layer].bias for m in models])) for layer in range(self.n_layers))
+                nn.Parameter(torch.stack([m.linears[layer].bias for m in models]))
+                for layer in range(self.n_layers))
         for k, model in enumerate(models):
             for layer, linear in enumerate(model.linears):
                 linear.weight = nn.Parameter(self.weights[layer].detach()[k])

@@ -35,7 +35,8 @@ class TrainStream(IterableDataset):
         step, skip = 0, 0
         if self.resume_from is not None:
             generator.set_state(self.resume_from["generator"])
-            step, skip = self.resume_from["block_step"], self.resume_from["step"] - self.resume_from["block_step"]
+            step, skip = (self.resume_from["block_step"],
+                          self.resume_from["step"] - self.resume_from["block_step"])
         while True:
             self.blocks.append((step, generator.get_state()))
             block_start = step
@@ -66,13 +67,13 @@ class PackStream(IterableDataset):
         self.streams = streams
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        for batches in zip(*self.streams):
-            xs, ys = zip(*batches)
+        for batches in zip(*self.streams, strict=False):
+            xs, ys = zip(*batches, strict=True)
             yield torch.stack(xs), torch.stack(ys)
 
     def state_at(self, step: int) -> list[dict]:
         return [stream.state_at(step) for stream in self.streams]
 
     def resume(self, states: list[dict]) -> None:
-        for stream, state in zip(self.streams, states):
+        for stream, state in zip(self.streams, states, strict=True):
             stream.resume(state)
