@@ -3,29 +3,32 @@ per configuration."""
 
 from __future__ import annotations
 
+import json
+import shutil
+
 import pandas as pd
 import pytest
 
 from fanin.collect import collect
 from fanin.run import train_run
-from fanin.studies import expand_study, parse_run_id, run_id
+from fanin.studies import Run, expand_study, run_id
 from tests.conftest import CONF_DIR, SMALL_RUN, compose
 
 
 @pytest.fixture(scope="module")
 def study_dir(tmp_path_factory):
     root = tmp_path_factory.mktemp("study")
-    runs = []
+    rows = []
     for seed in (0, 1):
         for init in ("standard", "glorot_uniform"):
             axes = {"data": "digits", "activation": "tanh", "init": init, "depth": 3, "width": 32,
                     "seed": seed}
-            runs.append(run_id(axes))
+            rows.append(Run("test", axes, (), block=init).row())
             train_run(compose(*SMALL_RUN, f"init={init}", f"seed={seed}", "trainer.max_steps=10",
                               "probe.every=5"),
-                      root / "runs" / runs[-1])
-    collect(root / "runs", runs, root / "tables")
-    return root, runs
+                      root / "runs" / rows[-1]["run"])
+    collect(root / "runs", rows, root / "tables")
+    return root, rows
 
 
 def test_run_ids_spell_out_the_axes_and_parse_back():
@@ -33,21 +36,48 @@ def test_run_ids_spell_out_the_axes_and_parse_back():
             "seed": 0, "init.scale": 1.5}
     assert run_id(axes) == ("data=shapeset/act=tanh/init=glorot_uniform/depth=5/width=1000/seed=0/"
                             "init.scale=1.5")
-    assert parse_run_id(run_id(axes)) == {k: str(v) for k, v in axes.items()}
+
+
+def test_the_run_table_row_carries_the_folder_the_block_and_the_typed_axes():
+    axes = {"seed": 0, "init.scale": 1.5, "data": "shapeset", "activation": "tanh", "init": "orthogonal",
+            "depth": 5, "width": 1000}
+    row = Run("s", axes, (), block="deep").row()
+    assert row == {"run": run_id(axes), "block": "deep", "data": "shapeset", "activation": "tanh",
+                   "init": "orthogonal", "depth": 5, "width": 1000, "seed": 0, "init.scale": 1.5}
+    assert [r.block for r in expand_study(CONF_DIR, "glorot2010", "quick")][:2] == ["tanh", "tanh_n"]
 
 
 def test_study_tables_have_one_column_per_axis(study_dir):
-    root, runs = study_dir
+    root, rows = study_dir
     stats = pd.read_parquet(root / "tables" / "layer_stats.parquet")
     assert list(stats.columns[:6]) == ["dataset", "activation", "init", "depth", "width", "seed"]
     assert stats.groupby(["init", "seed"]).ngroups == 4
     assert stats.depth.dtype.kind == "i" and stats.seed.dtype.kind == "i"
-    one = pd.read_parquet(root / "runs" / runs[0] / "layer_stats.parquet")
+    one = pd.read_parquet(root / "runs" / rows[0]["run"] / "layer_stats.parquet")
     assert len(stats) == 4 * len(one)
 
 
+def test_every_study_table_says_the_grid_block_of_each_row(study_dir):
+    root, _ = study_dir
+    for table in ("metrics", "layer_stats", "histograms", "jacobian"):
+        frame = pd.read_parquet(root / "tables" / f"{table}.parquet")
+        assert frame.columns[6] == "block" and (frame.block == frame.init).all(), table
+
+
+def test_a_new_key_in_summary_json_is_a_column_never_a_new_configuration(study_dir, tmp_path):
+    root, rows = study_dir
+    shutil.copytree(root / "runs", tmp_path / "runs")
+    for k, row in enumerate(rows):  # a key each run gives a different value: once, it split configurations
+        path = tmp_path / "runs" / row["run"] / "summary.json"
+        path.write_text(json.dumps({**json.loads(path.read_text()), "host": f"node{k}"}))
+    collect(tmp_path / "runs", rows, tmp_path / "tables")
+    summary = pd.read_csv(tmp_path / "tables" / "summary.csv")
+    assert (summary.level == "configuration").sum() == 2
+    assert summary[summary.level == "run"].host.tolist() == [f"node{k}" for k in range(len(rows))]
+
+
 def test_summary_gives_mean_and_std_over_seeds_per_configuration(study_dir):
-    root, runs = study_dir
+    root, _ = study_dir
     summary = pd.read_csv(root / "tables" / "summary.csv")
     per_run = summary[summary.level == "run"]
     per_config = summary[summary.level == "configuration"].set_index("init")
@@ -75,13 +105,14 @@ def test_an_unknown_study_key_is_refused(tmp_path):
 
 
 def test_summary_marks_the_learning_rate_the_validation_set_selects(tmp_path):
-    runs = []
+    rows = []
     for lr in (0.1, 0.0001):
         axes = {"data": "digits", "activation": "tanh", "init": "glorot_uniform", "depth": 3, "width": 32,
                 "lr": lr, "seed": 0}
-        runs.append(run_id(axes))
-        train_run(compose(*SMALL_RUN, f"optim.lr={lr}", "trainer.max_steps=60"), tmp_path / "runs" / runs[-1])
-    collect(tmp_path / "runs", runs, tmp_path / "tables")
+        rows.append(Run("test", axes, (), block="lr_grid").row())
+        train_run(compose(*SMALL_RUN, f"optim.lr={lr}", "trainer.max_steps=60"),
+                  tmp_path / "runs" / rows[-1]["run"])
+    collect(tmp_path / "runs", rows, tmp_path / "tables")
     summary = pd.read_csv(tmp_path / "tables" / "summary.csv")
     per_run = summary[summary.level == "run"].set_index("lr")
     assert per_run.loc[0.1, "final_valid_error"] < per_run.loc[0.0001, "final_valid_error"]

@@ -171,12 +171,13 @@ def test_smoke_ablation_runs_and_draws(tmp_path):
     """The smoke grid for real (zero init included): train, collect, draw both heat maps."""
     from fanin.collect import collect
     from fanin.run import train_run
+    from fanin.studies import run_table
     from tests.conftest import compose
 
     runs = expand_study(CONF_DIR, "ablation", "smoke")
     for run in runs:
         train_run(compose(*run.overrides, "threads=1"), tmp_path / "runs" / run.run_id)
-    collect(tmp_path / "runs", [run.run_id for run in runs], tmp_path / "tables")
+    collect(tmp_path / "runs", run_table(runs), tmp_path / "tables")
     tables = StudyTables.load(tmp_path / "tables")
     ratio, _, _ = ablation.gradient_ratio_matrix(tables)
     assert ratio.loc["zeros"].isna().all()  # zero weights: 0/0

@@ -8,7 +8,7 @@ from fanin.collect import collect
 from fanin.figures import glorot2010 as g
 from fanin.figures.common import StudyTables
 from fanin.run import train_run
-from fanin.studies import run_id
+from fanin.studies import Run
 from tests.conftest import compose
 
 COMMON = ("model.width=1000", "optim.lr=0.1", "probe.every=100")
@@ -32,15 +32,15 @@ def tables(tmp_path_factory) -> StudyTables:
         ("mnist", "tanh", "standard", 5, 300): mnist,
         ("mnist", "tanh", "glorot_uniform", 5, 300): mnist,
     }
-    ids = []
+    rows = []
     for (data, activation, init, depth, steps), extra in runs.items():
         axes = {"data": data, "activation": activation, "init": init, "depth": depth, "width": 1000,
                 "seed": 0}
-        ids.append(run_id(axes))
+        rows.append(Run("glorot2010", axes, (), block=f"{data}_{activation}_{init}_{depth}").row())
         train_run(compose(*DATA[data], *COMMON, f"model.activation={activation}", f"init={init}",
                           f"model.depth={depth}", f"trainer.max_steps={steps}", *extra),
-                  root / "runs" / ids[-1])
-    collect(root / "runs", ids, root / "tables")
+                  root / "runs" / rows[-1]["run"])
+    collect(root / "runs", rows, root / "tables")
     return StudyTables.load(root / "tables")
 
 

@@ -155,20 +155,23 @@ def real_tables(tmp_path_factory) -> StudyTables:
     10, seed 0), collected into study tables exactly as the pipeline does: about 30-60 s on one CPU core."""
     from fanin.collect import collect
     from fanin.run import train_run
+    from fanin.studies import Run
     from tests.conftest import compose
 
     root = tmp_path_factory.mktemp("he2015")
-    runs = []
+    rows = []
     for depth, steps in REAL_STEPS.items():
         for init in he.INITS:
-            run = f"data=digits/act=relu/init={init}/depth={depth}/width={REAL_WIDTH}/seed=0"
+            axes = {"data": "digits", "activation": "relu", "init": init, "depth": depth, "width": REAL_WIDTH,
+                    "seed": 0}
+            row = Run("he2015", axes, (), block=f"depth{depth}").row()
             config = compose("data=digits", "model.activation=relu", f"init={init}", f"model.depth={depth}",
                              f"model.width={REAL_WIDTH}", "seed=0", f"trainer.max_steps={steps}",
                              "optim.lr=0.01", "data.batch_size=10", "probe.every=200",
                              "probe.jacobian_steps=[]", "threads=1")
-            train_run(config, root / "runs" / run)
-            runs.append(run)
-    collect(root / "runs", runs, root / "tables")
+            train_run(config, root / "runs" / row["run"])
+            rows.append(row)
+    collect(root / "runs", rows, root / "tables")
     return StudyTables.load(root / "tables")
 
 

@@ -292,6 +292,7 @@ def real_tables(tmp_path_factory) -> StudyTables:
     as the pipeline does."""
     from fanin.collect import collect
     from fanin.run import train_run
+    from fanin.studies import run_table
     from tests.conftest import compose
 
     root = tmp_path_factory.mktemp("katanforoosh2019")
@@ -303,7 +304,7 @@ def real_tables(tmp_path_factory) -> StudyTables:
             steps = SHORT_MOONS.get(run.axes["init"], steps)
         config = compose(*overrides, f"trainer.max_steps={steps}", "threads=1")
         train_run(config, root / "runs" / run.run_id)
-    collect(root / "runs", [run.run_id for run in runs], root / "tables")
+    collect(root / "runs", run_table(runs), root / "tables")
     return StudyTables.load(root / "tables")
 
 

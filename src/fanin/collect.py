@@ -1,11 +1,15 @@
 """Collect a study: every run's tables concatenated, one column per run axis, plus summary.csv.
 
-    python -m fanin.collect --runs-dir results/<study>/runs --out results/<study>/tables RUN_ID ...
+    python -m fanin.collect --runs-dir results/<study>/runs --run-table results/<study>/run_table.json \
+        --out results/<study>/tables
 
-Figures read only these tables. The axis columns come from each run's folder (its identity), so a table
-row always says which run it belongs to: dataset, activation, init, depth, width, seed (and any other axis).
-summary.csv also gives every run's learning rate (`lr`, an axis or the run's optim.lr) and whether it is
-the one the validation set selected for its configuration (`selected`, fanin.selection).
+Figures read only these tables. The axis columns and the `block` column come from the run table
+(fanin.studies.run_table, written when the DAG is built): a table row always says which run it belongs to,
+its grid block and its axis values as the study wrote them: dataset, activation, init, depth, width, seed
+(and any other axis). summary.csv groups runs into configurations by the run table's axes alone (all but
+the seed, with the block and the learning rate), so a new key in summary.json is a new column, never a new
+configuration. It also gives every run's learning rate (`lr`, an axis or the run's optim.lr) and whether it
+is the one the validation set selected for its configuration (`selected`, fanin.selection).
 """
 
 from __future__ import annotations
@@ -20,59 +24,49 @@ import yaml
 from fanin.contract import OPTIONAL_TABLES, TABLES
 from fanin.io import atomic_write, write_parquet
 from fanin.selection import LR, select_learning_rates
-from fanin.studies import parse_run_id
 
 # Column names in the study tables for the axes (a run's "data" axis is the table's "dataset").
 AXIS_COLUMNS = {"data": "dataset"}
-# a configuration = a run up to its seed
-CONFIG_AXES = ("dataset", "activation", "init", "depth", "width", LR)
+BLOCK = "block"
 
 
-def axis_value(text: str) -> int | float | str:
-    """A folder's axis value back as the study wrote it: 5 -> int, 1.5 -> float, tanh -> str."""
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text
+def axis_columns(row: dict) -> dict:
+    """A run table row's axis values under their table column names, then its block."""
+    axes = {AXIS_COLUMNS.get(k, k): v for k, v in row.items() if k not in ("run", BLOCK)}
+    return {**axes, BLOCK: row[BLOCK]}
 
 
-def axis_columns(run: str) -> dict:
-    return {AXIS_COLUMNS.get(k, k): axis_value(v) for k, v in parse_run_id(run).items()}
-
-
-def collect_table(runs_dir: Path, runs: list[str], table: str) -> pd.DataFrame:
+def collect_table(runs_dir: Path, rows: list[dict], table: str) -> pd.DataFrame:
     frames = []
-    for run in runs:
-        frame = pd.read_parquet(runs_dir / run / f"{table}.parquet")
-        for i, (key, value) in enumerate(axis_columns(run).items()):
+    for row in rows:
+        frame = pd.read_parquet(runs_dir / row["run"] / f"{table}.parquet")
+        for i, (key, value) in enumerate(axis_columns(row).items()):
             frame.insert(i, key, value)
         frames.append(frame)
     return pd.concat(frames, ignore_index=True)
 
 
-def run_summaries(runs_dir: Path, runs: list[str]) -> pd.DataFrame:
-    rows = []
-    for run in runs:
-        summary = json.loads((runs_dir / run / "summary.json").read_text())
-        axes = axis_columns(run)
+def run_summaries(runs_dir: Path, rows: list[dict]) -> tuple[pd.DataFrame, list[str]]:
+    """Every run's summary.json beside its axes; and the configuration keys: the axes but the seed, the
+    block, and the learning rate (an axis, or each run's optim.lr)."""
+    records = []
+    for row in rows:
+        summary = json.loads((runs_dir / row["run"] / "summary.json").read_text())
+        axes = axis_columns(row)
         if LR not in axes:  # a fixed learning rate is still part of what Table 1 reports
-            axes[LR] = float(yaml.safe_load((runs_dir / run / "config.yaml").read_text())["optim"]["lr"])
-        rows.append({**axes, "run": run, **summary})
-    frame = pd.DataFrame(rows)
-    frame["selected"] = select_learning_rates(frame, config_keys(frame))
-    return frame
+            config = yaml.safe_load((runs_dir / row["run"] / "config.yaml").read_text())
+            axes[LR] = float(config["optim"]["lr"])
+        records.append({**axes, "run": row["run"], **summary})
+    frame = pd.DataFrame(records)
+    keys = list(dict.fromkeys(k for row in rows for k in axis_columns(row) if k != "seed"))
+    keys += [LR] if LR not in keys else []
+    frame["selected"] = select_learning_rates(frame, keys)
+    return frame, keys
 
 
-def config_keys(runs: pd.DataFrame) -> list[str]:
-    return [c for c in runs.columns if c not in ("run", "seed") and c in set(CONFIG_AXES) | extra_axes(runs)]
-
-
-def summarize(runs: pd.DataFrame) -> pd.DataFrame:
-    """Per configuration (all axes but the seed): final test error mean and std over seeds,
-    steps, divergences."""
-    grouped = runs.groupby(config_keys(runs), sort=True, dropna=False)
+def summarize(runs: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Per configuration (`keys`): final test error mean and std over seeds, steps, divergences."""
+    grouped = runs.groupby(keys, sort=True, dropna=False)
     summary = grouped.agg(
         seeds=("seed", "count"),
         test_error_mean=("final_test_error", "mean"),
@@ -86,34 +80,38 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
     return summary
 
 
-def extra_axes(runs: pd.DataFrame) -> set[str]:
-    known = set(CONFIG_AXES) | {"seed", "run", "status", "steps", "epochs", "final_train_loss",
-                                "final_valid_error", "final_test_error", "wall_time_s", "selected"}
-    return {c for c in runs.columns if c not in known}
+def read_run_table(path: str | Path) -> list[dict]:
+    rows = json.loads(Path(path).read_text())
+    if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) and {"run", BLOCK} <= set(r)
+                                                         for r in rows):
+        raise ValueError(f"{path} is not a run table; valid: a non-empty JSON list of rows with 'run' and "
+                         f"'{BLOCK}' (fanin.studies.run_table)")
+    return rows
 
 
-def collect(runs_dir: str | Path, runs: list[str], out: str | Path) -> None:
+def collect(runs_dir: str | Path, rows: list[dict], out: str | Path) -> None:
+    """Write the study tables of the runs in the run table `rows` (fanin.studies.run_table) to `out`."""
     runs_dir, out = Path(runs_dir), Path(out)
     for table in TABLES:
-        write_parquet(collect_table(runs_dir, runs, table), out / f"{table}.parquet")
+        write_parquet(collect_table(runs_dir, rows, table), out / f"{table}.parquet")
     for table, columns in OPTIONAL_TABLES.items():
         # always written (empty when no run has it), so the pipeline can declare it as an output
-        having = [run for run in runs if (runs_dir / run / f"{table}.parquet").exists()]
+        having = [row for row in rows if (runs_dir / row["run"] / f"{table}.parquet").exists()]
         frame = collect_table(runs_dir, having, table) if having else pd.DataFrame(columns=list(columns))
         write_parquet(frame, out / f"{table}.parquet")
-    per_run = run_summaries(runs_dir, runs)
+    per_run, keys = run_summaries(runs_dir, rows)
     per_run.insert(0, "level", "run")
-    combined = pd.concat([summarize(per_run.drop(columns="level")), per_run], ignore_index=True)
+    combined = pd.concat([summarize(per_run.drop(columns="level"), keys), per_run], ignore_index=True)
     atomic_write(out / "summary.csv", lambda tmp: combined.to_csv(tmp, index=False))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Concatenate a study's run tables into its study tables.")
     parser.add_argument("--runs-dir", required=True, type=Path)
+    parser.add_argument("--run-table", required=True, type=Path, help="the study's run_table.json")
     parser.add_argument("--out", required=True, type=Path)
-    parser.add_argument("runs", nargs="+", help="run folders relative to --runs-dir")
     args = parser.parse_args()
-    collect(args.runs_dir, args.runs, args.out)
+    collect(args.runs_dir, read_run_table(args.run_table), args.out)
 
 
 if __name__ == "__main__":

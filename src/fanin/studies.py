@@ -6,7 +6,9 @@ whole study or for one block) and the figures it produces. The Snakefile only re
 A study without a `long` scale runs its `quick` one there.
 
 A run's identity is its axis values; its folder under results/<study>/runs/ spells them out in a fixed order,
-e.g. data=shapeset/act=tanh/init=glorot_uniform/depth=5/width=1000/seed=0.
+e.g. data=shapeset/act=tanh/init=glorot_uniform/depth=5/width=1000/seed=0. The run table (`run_table`:
+folder, grid block and typed axis values per run) is written at DAG time, and the collection joins on it:
+nothing downstream parses a folder name back.
 """
 
 from __future__ import annotations
@@ -31,7 +33,6 @@ AXES = {
     "lr": ("lr", "optim.lr"),
     "seed": ("seed", "seed"),
 }
-FOLDER_TO_AXIS = {folder: axis for axis, (folder, _) in AXES.items()}
 REQUIRED_AXES = tuple(a for a in AXES if a != "lr")
 STUDY_KEYS = {"description", "grid", "overrides", "scales", "figures"}
 # What may name a run folder and reach a rule's shell (pattern, as the error says it): plain words only.
@@ -49,26 +50,30 @@ class Run:
     axes: dict
     overrides: tuple[str, ...]
     resources: dict = field(default_factory=dict, compare=False)
+    block: str = field(default="", compare=False)  # the grid block it came from: its name, or block<i>
 
     @property
     def run_id(self) -> str:
         return run_id(self.axes)
 
+    def row(self) -> dict:
+        """The run's row of the run table: folder, block, every axis as the study wrote it (run_id order)."""
+        return {"run": self.run_id, "block": self.block, **{a: self.axes[a] for a in ordered_axes(self.axes)}}
+
+
+def ordered_axes(axes: dict) -> list[str]:
+    """The axes in the order a run folder spells them: the known ones in AXES order, the others sorted."""
+    return [a for a in AXES if a in axes] + sorted(a for a in axes if a not in AXES)
+
 
 def run_id(axes: dict) -> str:
-    """The run's folder, relative to results/<study>/runs: the known axes in order, then the others sorted."""
-    known = [f"{AXES[a][0]}={axes[a]}" for a in AXES if a in axes]
-    extra = [f"{a}={axes[a]}" for a in sorted(axes) if a not in AXES]
-    return "/".join(known + extra)
+    """The run's folder, relative to results/<study>/runs: its axes in `ordered_axes` order."""
+    return "/".join(f"{AXES[a][0] if a in AXES else a}={axes[a]}" for a in ordered_axes(axes))
 
 
-def parse_run_id(text: str) -> dict:
-    """Inverse of run_id: axis names as study files write them (act -> activation), values as strings."""
-    axes = {}
-    for part in text.strip("/").split("/"):
-        key, _, value = part.partition("=")
-        axes[FOLDER_TO_AXIS.get(key, key)] = value
-    return axes
+def run_table(runs: list[Run]) -> list[dict]:
+    """The study's run table, what its collection joins on: one `Run.row` per run, in grid order."""
+    return [run.row() for run in runs]
 
 
 def study_path(conf_dir: Path, name: str) -> Path:
@@ -143,7 +148,7 @@ def expand_study(conf_dir: Path, name: str, scale: str) -> list[Run]:
             axis_overrides = [format_override(AXES[a][1] if a in AXES else a, v) for a, v in point.items()]
             run = Run(name, point,
                       tuple(axis_overrides + [format_override(k, v) for k, v in overrides.items()]),
-                      resources)
+                      resources, block.get("name") or f"block{i + 1}")
             if run.run_id in runs and runs[run.run_id] != run:
                 raise ValueError(f"study {name}: run {run.run_id} appears twice with different overrides")
             runs[run.run_id] = run

@@ -1,15 +1,30 @@
-# A study's runs concatenated into its tables, one column per run axis, plus summary.csv.
+# A study's runs concatenated into its tables, one column per run axis and its grid block, plus summary.csv.
+
+
+# The study's run table (fanin.studies.run_table): each run's folder, grid block and axis values as the study
+# wrote them, the rows the collection joins on. Written from the DAG's own run table, so it changes exactly
+# when the study's runs do (Snakemake's params trigger).
+rule run_table:
+    output:
+        f"{RESULTS}/{{study}}/run_table.json",
+    params:
+        rows=lambda w: json.dumps(run_table(list(RUNS[w.study].values()))),
+    log:
+        f"{RESULTS}/{{study}}/logs/run_table.log",
+    localrule: True
+    run:
+        write_run_table(json.loads(params.rows), output[0], log[0])
 
 
 rule collect:
     input:
-        lambda w: [f"{run_dir(w.study, run)}/summary.json" for run in study_runs(w.study)],
+        summaries=lambda w: [f"{run_dir(w.study, run)}/summary.json" for run in study_runs(w.study)],
+        run_table=f"{RESULTS}/{{study}}/run_table.json",
     output:
         tables=[f"{RESULTS}/{{study}}/tables/{name}" for name in STUDY_TABLE_FILES],
         summary=f"{RESULTS}/{{study}}/tables/summary.csv",
     params:
         python=PYTHON,
-        runs=lambda w: " ".join(shlex.quote(run) for run in study_runs(w.study)),
         runs_dir=lambda w: f"{RESULTS}/{w.study}/runs",
         out=lambda w: f"{RESULTS}/{w.study}/tables",
     log:
@@ -20,4 +35,5 @@ rule collect:
     conda:
         CONDA_ENV
     shell:
-        "{params.python} -m fanin.collect --runs-dir {params.runs_dir:q} --out {params.out:q} {params.runs} > {log:q} 2>&1"
+        "{params.python} -m fanin.collect --runs-dir {params.runs_dir:q} --run-table {input.run_table:q} "
+        "--out {params.out:q} > {log:q} 2>&1"

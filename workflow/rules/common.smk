@@ -1,5 +1,5 @@
 # The run table: every study's grid at the chosen scale, expanded by fanin.studies (the single source of truth).
-import re
+import json
 import shlex
 import sys
 from pathlib import Path
@@ -10,8 +10,9 @@ from snakemake.utils import validate
 
 from fanin.contract import OPTIONAL_TABLES, TABLES
 from fanin.identity import is_complete
+from fanin.io import write_json
 from fanin.packing import cost, pack_id, pack_resources, plan_packs, read_plan, write_plan
-from fanin.studies import SAFE_PATH, available_studies, check_safe, expand_study, study_figures
+from fanin.studies import SAFE_PATH, check_safe, expand_study, run_table, study_figures
 
 if "studies" in config and not isinstance(config["studies"], list):  # before the schema's long dump
     raise WorkflowError(f"fanin: studies={config['studies']} must be a list; write studies=[{config['studies']}]")
@@ -110,6 +111,12 @@ def pack_arguments(members):
     """fanin.train_pack's command line: --run DIR overrides... for each run, each word quoted for the shell."""
     return " ".join(f"--run {shlex.quote(run_dir(run.study, run.run_id))} "
                     + " ".join(shlex.quote(o) for o in run_overrides(run.study, run)) for run in members)
+
+
+def write_run_table(rows, path, log):
+    """The run_table rule's job: the study's run table as JSON (written atomically), a line in its log."""
+    write_json(rows, path)
+    Path(log).write_text(f"{len(rows)} runs in {len({row['block'] for row in rows})} blocks\n")
 
 
 def all_outputs():
