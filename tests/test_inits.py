@@ -31,6 +31,7 @@ NAMES = [
     "zeros", "constant", "normal", "uniform", "standard_normal", "too_small", "too_large", "standard",
     "lecun_uniform", "lecun_normal", "glorot_uniform", "glorot_normal", "bengio_sigmoid", "he_normal",
     "he_uniform", "xavier_he_baseline", "orthogonal", "sparse", "rbm_normal", "scaled_identity", "lsuv",
+    "mean_field_normal",
 ]  # fmt: skip
 
 # name, params, expected std of the Gaussian law (written out from the papers, not from inits.py)
@@ -49,6 +50,8 @@ NORMAL_LAWS = [
     ("he_normal", {"a": 0.25}, math.sqrt(2 / (1.0625 * FAN_IN))),
     ("rbm_normal", {}, 0.01),
     ("rbm_normal", {"std": 0.1}, 0.1),
+    ("mean_field_normal", {}, 1 / math.sqrt(FAN_IN)),
+    ("mean_field_normal", {"sigma_w2": 2.5, "sigma_b2": 0.05}, math.sqrt(2.5 / FAN_IN)),
 ]
 # name, params, expected bound b of the law U(-b, b)
 UNIFORM_LAWS = [
@@ -223,7 +226,7 @@ def test_standard_is_nn_linear_default_bound_one_over_sqrt_fan_in():
 # --- initialize and lsuv -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", [n for n in NAMES if n != "mean_field_normal"])
 def test_initialize_fills_every_layer_and_zeroes_every_bias(name):
     model = tiny_mlp()
     initialize(model, name, batch=torch.randn(64, 12))
@@ -231,6 +234,19 @@ def test_initialize_fills_every_layer_and_zeroes_every_bias(name):
         assert torch.equal(linear.bias, torch.zeros_like(linear.bias))
     if name not in {"zeros", "constant"}:
         assert all(linear.weight.abs().sum() > 0 for linear in model.linears)
+
+
+def test_mean_field_normal_draws_biases_of_variance_sigma_b2_and_zero_biases_without_it():
+    torch.manual_seed(0)
+    model = MLP(800, 500, depth=3, width=500, activation="tanh")
+    initialize(model, "mean_field_normal", {"sigma_w2": 1.76, "sigma_b2": 0.05})
+    biases = torch.cat([linear.bias for linear in model.linears])
+    assert biases.mean().abs() < 4 * math.sqrt(0.05 / len(biases))
+    assert biases.var().item() == pytest.approx(0.05, rel=6 * math.sqrt(2 / len(biases)))
+    for linear in model.linears:
+        assert linear.weight.var().item() == pytest.approx(1.76 / linear.in_features, rel=0.02)
+    initialize(model, "mean_field_normal", {"sigma_w2": 1.76, "sigma_b2": 0.0})
+    assert all(torch.equal(linear.bias, torch.zeros_like(linear.bias)) for linear in model.linears)
 
 
 def test_initialize_applies_parameters_to_every_layer():
@@ -312,6 +328,8 @@ def test_unknown_parameter_is_an_error_naming_the_valid_ones():
         ("rbm_normal", {"std": float("nan")}, "std must be a finite number"),
         ("uniform", {"a": -0.1}, "a must be >= 0"),
         ("he_normal", {"mode": "fan_avg"}, "mode must be one of fan_in, fan_out"),
+        ("mean_field_normal", {"sigma_w2": 0.0}, "sigma_w2 must be > 0"),
+        ("mean_field_normal", {"sigma_b2": -0.05}, "sigma_b2 must be >= 0"),
         ("he_uniform", {"a": "0.1"}, "a must be a finite number"),
         ("glorot_uniform", {"gain": -1.0}, "gain must be >= 0"),
         ("sparse", {"nonzero": 2.5}, "nonzero must be an integer"),

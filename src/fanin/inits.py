@@ -6,7 +6,8 @@ files it in INIT_SCHEMES under its name(s) behind a wrapper that checks the para
 wrong types, out-of-range values: one-line ValueErrors) and runs it under torch.no_grad().
 
 `initialize(model, name, params, batch)` applies a scheme to every layer of a model and zeroes the
-biases; `scheme_variance` gives the Var(W) a scheme aims at, for predicted per-layer variances.
+biases (except for mean_field_normal, which draws them); `scheme_variance` gives the Var(W) a scheme aims
+at, for predicted per-layer variances.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ INIT_SCHEMES: dict[str, Callable[..., None]] = {}
 _RAW: dict[str, Callable[..., None]] = {}  # name -> the undecorated function
 _VARIANCE: dict[str, Callable[..., float] | None] = {}
 _RULES: dict[str, dict[str, Any]] = {}
+_BIAS: dict[str, Callable[..., None]] = {}  # the few schemes that also draw the biases (others zero them)
 
 FAN_MODES = ("fan_in", "fan_out")
 _BOUNDS = {">= 0": lambda v: v >= 0, "> 0": lambda v: v > 0}
@@ -33,17 +35,22 @@ DATA_DEPENDENT = ("lsuv",)
 
 
 def register(
-    *names: str, variance: Callable[..., float] | None = None, rules: Mapping[str, Any] | None = None
+    *names: str, variance: Callable[..., float] | None = None, rules: Mapping[str, Any] | None = None,
+    bias: Callable[..., None] | None = None,
 ):
     """File the decorated scheme in INIT_SCHEMES under each of `names` (several names share one function).
 
     `variance(fan_in, fan_out, **params)` is the scheme's Var(W) (None: not defined); `rules` maps a
     parameter to ">= 0" / "> 0" or to a tuple of allowed strings. A parameter's type is its default's.
+    `bias(bias, **params)` fills a layer's biases where the scheme has a law for them; without it
+    `initialize` zeroes them.
     """
 
     def decorate(fn: Callable[..., None]) -> Callable[..., None]:
         for name in names:
             _RAW[name], _VARIANCE[name], _RULES[name] = fn, variance, dict(rules or {})
+            if bias is not None:
+                _BIAS[name] = bias
             INIT_SCHEMES[name] = _checked(name, fn)
         return INIT_SCHEMES[names[0]]
 
@@ -224,6 +231,19 @@ def he_normal(weight: torch.Tensor, *, mode: str = "fan_in", a: float = 0.0) -> 
     weight.normal_(0.0, math.sqrt(2 / ((1 + a**2) * _fan(weight, mode))))
 
 
+def _mean_field_bias(bias: torch.Tensor, *, sigma_w2: float, sigma_b2: float) -> None:
+    bias.normal_(0.0, math.sqrt(sigma_b2))
+
+
+@register("mean_field_normal", variance=lambda fi, fo, sigma_w2, sigma_b2: sigma_w2 / fi,
+          rules={"sigma_w2": "> 0", "sigma_b2": ">= 0"}, bias=_mean_field_bias)
+def mean_field_normal(weight: torch.Tensor, *, sigma_w2: float = 1.0, sigma_b2: float = 0.0) -> None:
+    """W ~ N(0, σ_w² / fan_in) and biases b ~ N(0, σ_b²): the two parameters of the mean-field theory
+    (Poole et al. 2016; Schoenholz et al. 2017), whose predictions fanin.meanfield computes. The one scheme
+    that draws its biases (each layer's weights, then its biases); every other scheme's biases are 0."""
+    weight.normal_(0.0, math.sqrt(sigma_w2 / weight.shape[1]))
+
+
 @register("he_uniform", variance=_he_variance, rules={"mode": FAN_MODES})
 def he_uniform(weight: torch.Tensor, *, mode: str = "fan_in", a: float = 0.0) -> None:
     """W ~ U(-b, b), b = sqrt(6 / ((1 + a^2) n)), n = fan_in or fan_out by mode: Var(W) as he_normal."""
@@ -311,8 +331,9 @@ def _lsuv_rescale(model: nn.Module, batch: torch.Tensor, tol: float, max_iter: i
 def initialize(
     model: nn.Module, name: str, params: Mapping[str, Any] | None = None, batch: torch.Tensor | None = None
 ) -> None:
-    """Apply scheme `name` with `params` to every linear layer of `model` (model.linears); biases start at 0.
-    lsuv needs `batch` (inputs) and raises a clear ValueError without it."""
+    """Apply scheme `name` with `params` to every linear layer of `model` (model.linears); biases start at 0
+    unless the scheme draws them (mean_field_normal). lsuv needs `batch` (inputs) and raises a clear
+    ValueError without it."""
     params = _resolve(name, params)
     if name in DATA_DEPENDENT and batch is None:
         raise ValueError(f"init {name!r} is data-dependent: initialize(model, {name!r}, params, batch) "
@@ -321,7 +342,9 @@ def initialize(
     with torch.no_grad():
         for linear in model.linears:
             scheme(linear.weight, **params)
-            if linear.bias is not None:
+            if linear.bias is not None and name in _BIAS:
+                _BIAS[name](linear.bias, **params)
+            elif linear.bias is not None:
                 linear.bias.zero_()
         if name == "lsuv":
             _lsuv_rescale(model, batch, **params)
