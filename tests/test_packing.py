@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from fanin.contract import TABLES
 from fanin.identity import identity_overrides, is_complete
 from fanin.packing import even_chunks, pack_key, pack_resources, plan_packs, read_plan, write_plan
 from fanin.studies import expand_study
@@ -66,6 +67,8 @@ def finished_run(folder, overrides) -> None:
     folder.mkdir(parents=True)
     (folder / "provenance.json").write_text(json.dumps({"overrides": identity_overrides(overrides)}))
     (folder / "summary.json").write_text("{}")
+    for table in TABLES:
+        (folder / f"{table}.parquet").write_bytes(b"")
 
 
 def test_a_finished_run_is_complete_only_for_the_overrides_it_was_trained_with(tmp_path):
@@ -76,6 +79,8 @@ def test_a_finished_run_is_complete_only_for_the_overrides_it_was_trained_with(t
     assert is_complete(tmp_path / "run", list(reversed(asked)))
     assert not is_complete(tmp_path / "run", ["init=standard", "seed=0", "trainer.max_steps=200"])
     assert not is_complete(tmp_path / "run", [*asked, "logger=wandb"])  # asked for W&B logs it does not have
+    (tmp_path / "run" / "signal.parquet").unlink()  # a run from before the contract had that table
+    assert not is_complete(tmp_path / "run", asked)
     (tmp_path / "run" / "summary.json").unlink()
     assert not is_complete(tmp_path / "run", asked)
 

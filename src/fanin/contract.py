@@ -8,6 +8,8 @@ RUN_TABLES = {
     "layer_stats": ("step", "layer", "quantity", *STAT_COLUMNS),
     "histograms": ("step", "layer", "quantity", "bin_left", "bin_right", "count"),
     "jacobian": ("step", "layer", "sv_mean", "sv_min", "sv_max"),
+    # at the Jacobian steps: each hidden layer's length and χ₁, measured and mean-field (fanin.probes.signal)
+    "signal": ("step", "layer", "q", "sigma_w2", "sigma_b2", "q_map", "q_theory", "chi1", "chi1_theory"),
 }
 TABLES = tuple(RUN_TABLES)
 

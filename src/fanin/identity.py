@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from fanin.contract import TABLES
+
 # Where a run executes: threads, device, checkpoint folder and period, the study it is filed under.
 PLACEMENT_KEYS = frozenset({"threads", "study_name", "trainer.accelerator", "trainer.devices",
                             "trainer.checkpoint_dir", "trainer.checkpoint_every_s",
@@ -42,9 +44,12 @@ def identity_overrides(overrides: list[str]) -> list[str]:
 
 def is_complete(folder: str | Path, overrides: list[str]) -> bool:
     """True when `folder` holds a finished run (summary.json, written last) trained with these overrides
-    (provenance.json records them), so a study edit that changes a run's overrides trains it again."""
+    (provenance.json records them), so a study edit that changes a run's overrides trains it again, and
+    every table of the data contract (a run from before a table was added to it trains again)."""
     folder = Path(folder)
     if not (folder / "summary.json").is_file():
+        return False
+    if not all((folder / f"{table}.parquet").is_file() for table in TABLES):
         return False
     try:
         recorded = json.loads((folder / "provenance.json").read_text()).get("overrides")

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from importlib import import_module
 
 FIGURES: dict[str, Callable] = {}
-MODULES = ("glorot2010", "he2015", "katanforoosh2019", "ablation")
+MODULES = ("glorot2010", "he2015", "katanforoosh2019", "ablation", "schoenholz2017")
 
 
 def register(name: str) -> Callable[[Callable], Callable]:

@@ -39,6 +39,7 @@ class StudyTables:
     histograms: pd.DataFrame
     jacobian: pd.DataFrame
     summary: pd.DataFrame
+    signal: pd.DataFrame | None = None  # written by every run, empty where no run measures it
     # the optional tables (fanin.contract.OPTIONAL_TABLES): None where the study has none
     boundary: pd.DataFrame | None = None
     examples: pd.DataFrame | None = None

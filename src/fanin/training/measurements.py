@@ -26,6 +26,7 @@ from fanin.evaluate import evaluate
 from fanin.model import MLP
 from fanin.probes.jacobian import jacobian_singular_values
 from fanin.probes.probe import probe
+from fanin.probes.signal import signal_propagation
 from fanin.sinks import NullSink
 from fanin.training.module import InitStudyModule
 
@@ -47,6 +48,7 @@ class Measurements:
         self.stats: list[pd.DataFrame] = []
         self.histograms: list[pd.DataFrame] = []
         self.jacobians: list[pd.DataFrame] = []
+        self.signals: list[pd.DataFrame] = []
         self.status = "completed"
         self.last_measured = -1
 
@@ -78,6 +80,7 @@ class Measurements:
         self.sink.log_measurement(step, rows, stats, histograms)
         if step in self.jacobian_steps or "last" in self.jacobian_steps and step == max(self.steps):
             self.record_jacobian(step, model, self.probe_x[: self.jacobian_examples].to(device))
+            self.record_signal(step, model, self.probe_x.to(device))
 
     def record_probe(self, step: int, model: MLP, x: torch.Tensor, y: torch.Tensor
                      ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -109,6 +112,11 @@ class Measurements:
         frame.insert(0, "step", step)
         self.jacobians.append(frame)
 
+    def record_signal(self, step: int, model: MLP, x: torch.Tensor) -> None:
+        frame = pd.DataFrame(signal_propagation(model, x))
+        frame.insert(0, "step", step)
+        self.signals.append(frame)
+
     # -- checkpoints: the measurements taken so far, as plain lists (a checkpoint loads with weights_only) --
     def state_dict(self) -> dict:
         tables = self.tables()
@@ -122,6 +130,7 @@ class Measurements:
         self.metrics = tables["metrics"].to_dict("records")
         self.stats, self.histograms, self.jacobians = (kept["layer_stats"], kept["histograms"],
                                                        kept["jacobian"])
+        self.signals = kept["signal"]
         self.status, self.last_measured = state["status"], state["last_measured"]
 
     # -- tables ----------------------------------------------------------------------------------------
@@ -140,6 +149,7 @@ class Measurements:
             "layer_stats": concat(self.stats, "layer_stats"),
             "histograms": concat(self.histograms, "histograms"),
             "jacobian": concat(self.jacobians, "jacobian"),
+            "signal": concat(self.signals, "signal"),
         }
 
 

@@ -1,0 +1,96 @@
+"""Schoenholz et al. 2017 ("Deep information propagation"): signal propagation at initialization against the
+mean-field theory, for tanh MLPs with weights N(0, σ_w²/n) and biases N(0, σ_b²) (`mean_field_normal`).
+
+Both figures read the `signal` table (fanin.probes.signal), which holds each layer's measured length q and
+layer-Jacobian χ₁ beside what the theory predicts from the layer's own weights: the figures compute nothing
+the tables do not hold, and import no theory.
+
+- `schoenholz2017_length_map`: q^l against depth for several σ_w², the measured lengths (markers) on the
+  length map's trajectory (lines), each settling at its fixed point q*.
+- `schoenholz2017_chi1`: χ₁ against σ_w², measured (mean ± sd over the deep layers) and predicted, crossing 1
+  at the critical point: vanishing gradients below it (the ordered phase), exploding above (chaotic).
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+from fanin.figures import register
+from fanin.figures.common import StudyTables, require
+
+SIGMA_W2 = "init.sigma_w2"
+SIGMA_B2 = "init.sigma_b2"
+BLOCK = "signal"
+DEEP_FROM = 5  # χ₁ is averaged over layers >= this: by then q^l has settled near q*
+
+
+def signal_rows(tables: StudyTables) -> pd.DataFrame:
+    """The signal block's rows at initialization (step 0), with its σ_w² as a plain column."""
+    frame = tables.signal
+    if frame is None or frame.empty:
+        raise ValueError("no rows for the signal table in the study tables; does the study's grid measure "
+                         "probe.jacobian_steps=[0]?")
+    rows = require(frame[(frame["block"] == BLOCK) & (frame["step"] == 0)],
+                   f"step-0 signal rows of block {BLOCK}")
+    return rows.rename(columns={SIGMA_W2: "sigma_w2_axis"})
+
+
+def chi1_by_sigma_w2(tables: StudyTables) -> pd.DataFrame:
+    """Per σ_w² (the axis): measured and predicted χ₁, mean and sd over the runs' layers >= DEEP_FROM."""
+    rows = signal_rows(tables)
+    deep = rows[rows["layer"] >= DEEP_FROM]
+    out = deep.groupby("sigma_w2_axis").agg(chi1=("chi1", "mean"), chi1_sd=("chi1", "std"),
+                                              chi1_theory=("chi1_theory", "mean"))
+    return out.reset_index().sort_values("sigma_w2_axis")
+
+
+def critical_sigma_w2(chi: pd.DataFrame, column: str) -> float:
+    """Where `column` crosses 1, by linear interpolation between the grid's σ_w² (NaN if it does not)."""
+    x, y = chi["sigma_w2_axis"].to_numpy(float), chi[column].to_numpy(float) - 1.0
+    for i in range(len(x) - 1):
+        if y[i] <= 0 < y[i + 1]:
+            return float(x[i] - y[i] * (x[i + 1] - x[i]) / (y[i + 1] - y[i]))
+    return float("nan")
+
+
+def length_map_error(tables: StudyTables) -> float:
+    """The median over runs and layers of |q / q_theory − 1|: how far measurement is from the trajectory."""
+    rows = signal_rows(tables)
+    return float(np.median(np.abs(rows["q"] / rows["q_theory"] - 1.0)))
+
+
+@register("schoenholz2017_length_map")
+def length_map(tables: StudyTables) -> plt.Figure:
+    rows = signal_rows(tables)
+    fig, ax = plt.subplots(figsize=(7.0, 4.2))
+    palette = sns.color_palette("viridis", rows["sigma_w2_axis"].nunique())
+    sns.lineplot(rows, x="layer", y="q_theory", hue="sigma_w2_axis", palette=palette, errorbar=None, ax=ax,
+                 legend=False)
+    sns.scatterplot(rows, x="layer", y="q", hue="sigma_w2_axis", palette=palette, ax=ax, s=18)
+    error = length_map_error(tables)
+    ax.set(xlabel="layer l", ylabel="pre-activation length $q^l$", yscale="log",
+           title="Schoenholz et al. (2017): lengths at initialization follow the length map\n"
+                 f"markers: measured, lines: theory; median |q / q_theory − 1| = {error:.1%}")
+    ax.legend(title="$\\sigma_w^2$", fontsize=8, ncols=2)
+    return fig
+
+
+@register("schoenholz2017_chi1")
+def chi1(tables: StudyTables) -> plt.Figure:
+    chi = chi1_by_sigma_w2(tables)
+    measured, predicted = critical_sigma_w2(chi, "chi1"), critical_sigma_w2(chi, "chi1_theory")
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    ax.plot(chi["sigma_w2_axis"], chi["chi1_theory"], color="black", lw=1.2, label="mean-field $\\chi_1$")
+    ax.errorbar(chi["sigma_w2_axis"], chi["chi1"], yerr=chi["chi1_sd"], fmt="o", color="tab:red", ms=5,
+                capsize=3, label=f"measured (layers ≥ {DEEP_FROM}, mean ± sd)")
+    ax.axhline(1.0, color="grey", ls="--", lw=0.8)
+    ax.axvline(predicted, color="grey", ls=":", lw=0.8)
+    ax.set(xlabel="$\\sigma_w^2$",
+           ylabel="$\\chi_1$: mean squared singular value of $\\partial s^l/\\partial s^{l-1}$",
+           title=f"Schoenholz et al. (2017): χ₁ = 1 at σ_w² = {predicted:.3f} (theory), {measured:.3f} "
+                 "(measured)\nordered (vanishing gradients) below, chaotic (exploding) above")
+    ax.legend(fontsize=8)
+    return fig

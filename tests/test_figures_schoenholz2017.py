@@ -1,0 +1,74 @@
+"""Schoenholz et al. (2017) at initialization, asserted on real runs collected as the pipeline does: the
+measured lengths follow the mean-field length map, and χ₁ crosses 1 where the theory says."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import pytest
+
+from fanin import meanfield
+from fanin.figures import figure
+from fanin.figures import schoenholz2017 as sh
+from fanin.figures.common import StudyTables
+from fanin.studies import Run
+
+SIGMA_W2 = (1.0, 1.5, 1.761, 2.0, 3.0)
+
+
+@pytest.fixture(scope="module")
+def real_tables(tmp_path_factory) -> StudyTables:
+    """The signal block at width 1000, 12 layers (the study's quick scale has 30), step 0 only: ~20 s."""
+    from fanin.collect import collect
+    from fanin.run import train_run
+    from tests.conftest import compose
+
+    root = tmp_path_factory.mktemp("schoenholz2017")
+    rows = []
+    for sigma_w2 in SIGMA_W2:
+        axes = {"data": "mnist", "activation": "tanh", "init": "mean_field_normal", "init.sigma_w2": sigma_w2,
+                "init.sigma_b2": 0.05, "depth": 12, "width": 1000, "seed": 0}
+        rows.append(Run("schoenholz2017", axes, (), block="signal").row())
+        train_run(compose("data=mnist", "model.activation=tanh", "init=mean_field_normal",
+                          f"init.sigma_w2={sigma_w2}", "init.sigma_b2=0.05", "model.depth=12",
+                          "model.width=1000", "seed=0", "trainer.max_steps=0", "probe.jacobian_steps=[0]",
+                          "probe.jacobian_examples=1", "threads=1"),
+                  root / "runs" / rows[-1]["run"])
+    collect(root / "runs", rows, root / "tables")
+    return StudyTables.load(root / "tables")
+
+
+@pytest.mark.slow
+def test_measured_lengths_follow_the_length_map_within_a_few_percent(real_tables):
+    # Finite width: a layer's length is a mean over its 1000 units (about 4.5% noise each). Measured median
+    # |q / q_theory - 1|: 3.4% here (12 layers), 2.3% at the quick scale (30 layers, 8 values of σ_w²).
+    assert sh.length_map_error(real_tables) < 0.05
+    rows = sh.signal_rows(real_tables)
+    assert sorted(rows.sigma_w2_axis.unique()) == list(SIGMA_W2) and rows.layer.max() == 12
+
+
+@pytest.mark.slow
+def test_chi_1_is_the_prediction_and_crosses_one_at_the_critical_point(real_tables):
+    chi = sh.chi1_by_sigma_w2(real_tables)
+    assert ((chi.chi1 / chi.chi1_theory - 1).abs() < 0.02).all()
+    critical = meanfield.critical_sigma_w2(0.05, "tanh")
+    assert sh.critical_sigma_w2(chi, "chi1") == pytest.approx(critical, abs=0.05)
+    assert chi.chi1.iloc[0] < 0.8 and chi.chi1.iloc[-1] > 1.15  # ordered at 1, chaotic at 3
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["schoenholz2017_length_map", "schoenholz2017_chi1"])
+def test_real_figures_draw(real_tables, name):
+    fig = figure(name)(real_tables)
+    assert fig.axes and fig.axes[0].get_title()
+    plt.close(fig)
+
+
+def test_a_study_without_signal_rows_is_a_clear_error():
+    import pandas as pd
+
+    from fanin.contract import RUN_TABLES
+
+    empty = {t: pd.DataFrame(columns=list(c)) for t, c in RUN_TABLES.items()}
+    tables = StudyTables(**empty, summary=pd.DataFrame())
+    with pytest.raises(ValueError, match="no rows for the signal table"):
+        sh.signal_rows(tables)
