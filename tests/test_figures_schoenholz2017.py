@@ -13,11 +13,13 @@ from fanin.figures.common import StudyTables
 from fanin.studies import Run
 
 SIGMA_W2 = (1.0, 1.5, 1.761, 2.0, 3.0)
+ISOMETRY = {"tanh": (1.18919, 0.001), "relu": (2.0, 0.0), "linear": (1.0, 0.0)}  # each at criticality
 
 
 @pytest.fixture(scope="module")
 def real_tables(tmp_path_factory) -> StudyTables:
-    """The signal block at width 1000, 12 layers (the study's quick scale has 30), step 0 only: ~20 s."""
+    """The signal block at width 1000, 12 layers (the study's quick scale has 30), and the isometry blocks at
+    16 x 300 (quick: 30 x 1000), step 0 only: about 40 s."""
     from fanin.collect import collect
     from fanin.run import train_run
     from tests.conftest import compose
@@ -33,6 +35,16 @@ def real_tables(tmp_path_factory) -> StudyTables:
                           "model.width=1000", "seed=0", "trainer.max_steps=0", "probe.jacobian_steps=[0]",
                           "probe.jacobian_examples=1", "threads=1"),
                   root / "runs" / rows[-1]["run"])
+    for activation, (sigma_w2, sigma_b2) in ISOMETRY.items():
+        for init in ("mean_field_normal", "mean_field_orthogonal"):
+            axes = {"data": "mnist", "activation": activation, "init": init, "init.sigma_w2": sigma_w2,
+                    "init.sigma_b2": sigma_b2, "depth": 16, "width": 300, "seed": 0}
+            rows.append(Run("schoenholz2017", axes, (), block=f"isometry_{activation}").row())
+            train_run(compose("data=mnist", f"model.activation={activation}", f"init={init}",
+                              f"init.sigma_w2={sigma_w2}", f"init.sigma_b2={sigma_b2}", "model.depth=16",
+                              "model.width=300", "seed=0", "trainer.max_steps=0", "probe.jacobian_steps=[]",
+                              "probe.spectrum=true", "threads=1"),
+                      root / "runs" / rows[-1]["run"])
     collect(root / "runs", rows, root / "tables")
     return StudyTables.load(root / "tables")
 
@@ -56,7 +68,20 @@ def test_chi_1_is_the_prediction_and_crosses_one_at_the_critical_point(real_tabl
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["schoenholz2017_length_map", "schoenholz2017_chi1"])
+def test_orthogonal_weights_give_dynamical_isometry_for_tanh_and_linear_nets_not_relu(real_tables):
+    spread = sh.spectrum_spread(real_tables).set_index(["activation", "weights", "layer"])["spread"]
+    last = 16
+    assert spread.loc["linear", "orthogonal"].max() < 1e-10  # exactly isometric
+    for activation in ISOMETRY:  # Gaussian weights widen the spectrum with depth, even at criticality
+        gaussian = spread.loc[activation, "Gaussian"]
+        assert gaussian.is_monotonic_increasing and gaussian.loc[last] > 4 * gaussian.iloc[0], activation
+    assert spread.loc["tanh", "orthogonal", last] < 0.25 * spread.loc["tanh", "Gaussian", last]
+    assert spread.loc["relu", "orthogonal", last] > 3 * spread.loc["tanh", "orthogonal", last]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["schoenholz2017_length_map", "schoenholz2017_chi1",
+                                  "schoenholz2017_isometry"])
 def test_real_figures_draw(real_tables, name):
     fig = figure(name)(real_tables)
     assert fig.axes and fig.axes[0].get_title()

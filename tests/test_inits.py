@@ -31,7 +31,7 @@ NAMES = [
     "zeros", "constant", "normal", "uniform", "standard_normal", "too_small", "too_large", "standard",
     "lecun_uniform", "lecun_normal", "glorot_uniform", "glorot_normal", "bengio_sigmoid", "he_normal",
     "he_uniform", "xavier_he_baseline", "orthogonal", "sparse", "rbm_normal", "scaled_identity", "lsuv",
-    "mean_field_normal",
+    "mean_field_normal", "mean_field_orthogonal",
 ]  # fmt: skip
 
 # name, params, expected std of the Gaussian law (written out from the papers, not from inits.py)
@@ -66,7 +66,7 @@ UNIFORM_LAWS = [
     ("he_uniform", {"mode": "fan_out", "a": 0.1}, math.sqrt(6 / (1.01 * FAN_OUT))),
 ]
 # schemes checked exactly or structurally by dedicated tests below
-STRUCTURED = {"zeros", "constant", "orthogonal", "sparse", "scaled_identity", "lsuv"}
+STRUCTURED = {"zeros", "constant", "orthogonal", "sparse", "scaled_identity", "lsuv", "mean_field_orthogonal"}
 
 
 @pytest.fixture(autouse=True)
@@ -226,7 +226,7 @@ def test_standard_is_nn_linear_default_bound_one_over_sqrt_fan_in():
 # --- initialize and lsuv -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", [n for n in NAMES if n != "mean_field_normal"])
+@pytest.mark.parametrize("name", [n for n in NAMES if not n.startswith("mean_field_")])
 def test_initialize_fills_every_layer_and_zeroes_every_bias(name):
     model = tiny_mlp()
     initialize(model, name, batch=torch.randn(64, 12))
@@ -247,6 +247,17 @@ def test_mean_field_normal_draws_biases_of_variance_sigma_b2_and_zero_biases_wit
         assert linear.weight.var().item() == pytest.approx(1.76 / linear.in_features, rel=0.02)
     initialize(model, "mean_field_normal", {"sigma_w2": 1.76, "sigma_b2": 0.0})
     assert all(torch.equal(linear.bias, torch.zeros_like(linear.bias)) for linear in model.linears)
+
+
+def test_mean_field_orthogonal_is_orthogonal_times_sigma_w_with_normal_biases():
+    torch.manual_seed(0)
+    model = MLP(500, 500, depth=3, width=500, activation="tanh")
+    initialize(model, "mean_field_orthogonal", {"sigma_w2": 1.05, "sigma_b2": 0.05})
+    for linear in model.linears:
+        w = linear.weight
+        assert torch.allclose(w @ w.T, 1.05 * torch.eye(500), atol=1e-4)
+    biases = torch.cat([linear.bias for linear in model.linears])
+    assert biases.var().item() == pytest.approx(0.05, rel=6 * math.sqrt(2 / len(biases)))
 
 
 def test_initialize_applies_parameters_to_every_layer():
@@ -330,6 +341,7 @@ def test_unknown_parameter_is_an_error_naming_the_valid_ones():
         ("he_normal", {"mode": "fan_avg"}, "mode must be one of fan_in, fan_out"),
         ("mean_field_normal", {"sigma_w2": 0.0}, "sigma_w2 must be > 0"),
         ("mean_field_normal", {"sigma_b2": -0.05}, "sigma_b2 must be >= 0"),
+        ("mean_field_orthogonal", {"sigma_w2": -1.0}, "sigma_w2 must be > 0"),
         ("he_uniform", {"a": "0.1"}, "a must be a finite number"),
         ("glorot_uniform", {"gain": -1.0}, "gain must be >= 0"),
         ("sparse", {"nonzero": 2.5}, "nonzero must be an integer"),

@@ -21,4 +21,6 @@ OPTIONAL_TABLES = {
     "examples": ("example", "label", "class_name", "row", "col", "value"),
     "cost_surface": ("step", "cost", "w1", "w2", "value", "w1_now", "w2_now", "unit", "input",
                      "output_class"),
+    # probe.spectrum: every singular value of ∂s^l/∂s^1 at a few layers (Pennington et al.'s Fig 1, last step)
+    "spectrum": ("step", "layer", "example", "index", "singular_value"),
 }

@@ -6,8 +6,8 @@ files it in INIT_SCHEMES under its name(s) behind a wrapper that checks the para
 wrong types, out-of-range values: one-line ValueErrors) and runs it under torch.no_grad().
 
 `initialize(model, name, params, batch)` applies a scheme to every layer of a model and zeroes the
-biases (except for mean_field_normal, which draws them); `scheme_variance` gives the Var(W) a scheme aims
-at, for predicted per-layer variances.
+biases (except for the mean_field_* schemes, which draw them); `scheme_variance` gives the Var(W) a
+scheme aims at, for predicted per-layer variances.
 """
 
 from __future__ import annotations
@@ -239,9 +239,19 @@ def _mean_field_bias(bias: torch.Tensor, *, sigma_w2: float, sigma_b2: float) ->
           rules={"sigma_w2": "> 0", "sigma_b2": ">= 0"}, bias=_mean_field_bias)
 def mean_field_normal(weight: torch.Tensor, *, sigma_w2: float = 1.0, sigma_b2: float = 0.0) -> None:
     """W ~ N(0, σ_w² / fan_in) and biases b ~ N(0, σ_b²): the two parameters of the mean-field theory
-    (Poole et al. 2016; Schoenholz et al. 2017), whose predictions fanin.meanfield computes. The one scheme
-    that draws its biases (each layer's weights, then its biases); every other scheme's biases are 0."""
+    (Poole et al. 2016; Schoenholz et al. 2017), whose predictions fanin.meanfield computes. With
+    mean_field_orthogonal the schemes that draw their biases (each layer's weights, then its biases); every
+    other scheme's biases are 0."""
     weight.normal_(0.0, math.sqrt(sigma_w2 / weight.shape[1]))
+
+
+@register("mean_field_orthogonal", variance=lambda fi, fo, sigma_w2, sigma_b2: sigma_w2 / max(fi, fo),
+          rules={"sigma_w2": "> 0", "sigma_b2": ">= 0"}, bias=_mean_field_bias)
+def mean_field_orthogonal(weight: torch.Tensor, *, sigma_w2: float = 1.0, sigma_b2: float = 0.0) -> None:
+    """W = √σ_w² · Q, Q a Haar-random (semi-)orthogonal matrix (as `orthogonal`), and biases b ~ N(0, σ_b²):
+    Pennington et al.'s (2017) orthogonal weights at the mean-field theory's (σ_w², σ_b²). A square layer
+    has Var(W) = σ_w²/n, as mean_field_normal, and every singular value √σ_w²."""
+    _RAW["orthogonal"](weight, gain=math.sqrt(sigma_w2))
 
 
 @register("he_uniform", variance=_he_variance, rules={"mode": FAN_MODES})
@@ -332,7 +342,7 @@ def initialize(
     model: nn.Module, name: str, params: Mapping[str, Any] | None = None, batch: torch.Tensor | None = None
 ) -> None:
     """Apply scheme `name` with `params` to every linear layer of `model` (model.linears); biases start at 0
-    unless the scheme draws them (mean_field_normal). lsuv needs `batch` (inputs) and raises a clear
+    unless the scheme draws them (mean_field_*). lsuv needs `batch` (inputs) and raises a clear
     ValueError without it."""
     params = _resolve(name, params)
     if name in DATA_DEPENDENT and batch is None:

@@ -33,6 +33,7 @@ from fanin.probes.boundary import decision_boundary
 from fanin.probes.cost_surface import cost_surface
 from fanin.probes.examples import examples_table
 from fanin.probes.schedule import probe_steps
+from fanin.probes.spectrum import spectrum_table
 from fanin.provenance import git_commit, provenance
 from fanin.sinks import make_sink
 from fanin.training.checkpoint import Checkpointing, pack_fingerprint, resumable_checkpoint
@@ -258,6 +259,10 @@ def optional_tables(p: dict, splits: DataSplits, model: MLP, measurements: Measu
         device = next(model.parameters()).device
         tables["cost_surface"] = cost_surface(model, measurements.probe_x.to(device),
                                               measurements.probe_y.to(device), step)
+    if p.get("spectrum", False):
+        device = next(model.parameters()).device
+        examples = measurements.probe_x[: max(1, p.get("jacobian_examples", 2))].to(device)
+        tables["spectrum"] = spectrum_table(model, examples, step)
     return tables
 
 

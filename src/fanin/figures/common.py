@@ -44,6 +44,7 @@ class StudyTables:
     boundary: pd.DataFrame | None = None
     examples: pd.DataFrame | None = None
     cost_surface: pd.DataFrame | None = None
+    spectrum: pd.DataFrame | None = None
 
     @classmethod
     def load(cls, tables_dir: str | Path) -> StudyTables:

@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.ticker import NullLocator, ScalarFormatter
 
 from fanin.figures import register
 from fanin.figures.common import StudyTables, require
@@ -93,4 +94,48 @@ def chi1(tables: StudyTables) -> plt.Figure:
            title=f"Schoenholz et al. (2017): χ₁ = 1 at σ_w² = {predicted:.3f} (theory), {measured:.3f} "
                  "(measured)\nordered (vanishing gradients) below, chaotic (exploding) above")
     ax.legend(fontsize=8)
+    return fig
+
+
+# --- dynamical isometry (Pennington et al. 2017) ---------------------------------------------------------
+
+ISOMETRY_BLOCKS = ("isometry_tanh", "isometry_relu", "isometry_linear")
+WEIGHTS = {"mean_field_normal": "Gaussian", "mean_field_orthogonal": "orthogonal"}
+WEIGHT_COLORS = {"Gaussian": "tab:blue", "orthogonal": "tab:red"}
+
+
+def spectrum_spread(tables: StudyTables) -> pd.DataFrame:
+    """Per activation, weights and layer of the isometry blocks (step 0): var(λ)/mean(λ)² of the squared
+    singular values λ of ∂s^l/∂s^1 over the probe examples (0 for an isometry), and mean(λ)."""
+    frame = tables.spectrum
+    if frame is None or frame.empty:
+        raise ValueError("no rows for the spectrum table in the study tables; does the study's grid measure "
+                         "probe.spectrum=true?")
+    rows = require(frame[frame["block"].isin(ISOMETRY_BLOCKS) & (frame["step"] == 0)],
+                   f"step-0 spectrum rows of blocks {', '.join(ISOMETRY_BLOCKS)}")
+    rows = rows.assign(squared=rows["singular_value"] ** 2, weights=rows["init"].map(WEIGHTS))
+    grouped = rows.groupby(["activation", "weights", "layer"])["squared"]
+    out = grouped.agg(mean_squared="mean", variance="var").reset_index()
+    return out.assign(spread=out["variance"] / out["mean_squared"] ** 2)
+
+
+@register("schoenholz2017_isometry")
+def isometry(tables: StudyTables) -> plt.Figure:
+    spread = spectrum_spread(tables)
+    activations = [a for a in ("tanh", "relu", "linear") if a in set(spread["activation"])]
+    fig, axes = plt.subplots(1, len(activations), figsize=(4.0 * len(activations), 3.8), squeeze=False)
+    for ax, activation in zip(axes[0], activations, strict=True):
+        rows = spread[spread["activation"] == activation]
+        sns.lineplot(rows, x="layer", y="spread", hue="weights", palette=WEIGHT_COLORS, marker="o", ax=ax)
+        last = rows[rows["layer"] == rows["layer"].max()].set_index("weights")["spread"]
+        numbers = ", ".join(f"{w} {v:.3g}" for w, v in last.items())
+        ax.set(xscale="log", yscale="symlog", xlabel="layer l", ylabel="var(λ) / mean(λ)²",
+               title=f"{activation}, at criticality\nlayer {rows['layer'].max()}: {numbers}")
+        ax.set_xticks(sorted(rows["layer"].unique()))
+        ax.xaxis.set_major_formatter(ScalarFormatter())
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.legend(title=None, fontsize=8)
+    fig.suptitle("Pennington et al. (2017): the spread of the squared singular values λ of ∂s$^l$/∂s$^1$ "
+                 "(0: dynamical isometry)", fontsize=10)
+    fig.tight_layout()
     return fig
