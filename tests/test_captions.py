@@ -8,7 +8,7 @@ import io
 import docutils.core
 import pytest
 
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 CAPTIONS = sorted((REPO / "workflow" / "report").glob("*.rst"))
 

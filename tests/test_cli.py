@@ -9,7 +9,7 @@ import sys
 import pandas as pd
 import pytest
 
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 
 def fanin_train(*overrides: str, timeout: int = 300) -> subprocess.CompletedProcess:

@@ -12,7 +12,7 @@ import pytest
 from fanin.collect import collect
 from fanin.run import train_run
 from fanin.studies import Run, expand_study, run_id
-from tests.conftest import CONF_DIR, SMALL_RUN, compose
+from tests.helpers import CONF_DIR, SMALL_RUN, compose
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import tomllib
 
 import yaml
 
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())
 ENVIRONMENT = yaml.safe_load((REPO / "environment.yml").read_text())

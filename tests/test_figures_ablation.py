@@ -13,7 +13,7 @@ from fanin.figures import FIGURES, ablation, figure
 from fanin.figures.common import StudyTables
 from fanin.inits import INIT_SCHEMES
 from fanin.studies import expand_study, study_figures
-from tests.conftest import CONF_DIR, REPO
+from tests.helpers import CONF_DIR, REPO
 
 NAMES = ("ablation_heatmap_error", "ablation_heatmap_gradient_ratio")
 INITS = ("zeros", "glorot_uniform", "he_normal")
@@ -172,7 +172,7 @@ def test_smoke_ablation_runs_and_draws(tmp_path):
     from fanin.collect import collect
     from fanin.run import train_run
     from fanin.studies import run_table
-    from tests.conftest import compose
+    from tests.helpers import compose
 
     runs = expand_study(CONF_DIR, "ablation", "smoke")
     for run in runs:

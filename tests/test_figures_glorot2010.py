@@ -9,7 +9,7 @@ from fanin.figures import glorot2010 as g
 from fanin.figures.common import StudyTables
 from fanin.run import train_run
 from fanin.studies import Run
-from tests.conftest import compose
+from tests.helpers import compose
 
 COMMON = ("model.width=1000", "optim.lr=0.1", "probe.every=100")
 DATA = {"shapeset": ("data=shapeset", "data.valid_size=500", "data.test_size=500"),

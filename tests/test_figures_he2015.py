@@ -156,7 +156,7 @@ def real_tables(tmp_path_factory) -> StudyTables:
     from fanin.collect import collect
     from fanin.run import train_run
     from fanin.studies import Run
-    from tests.conftest import compose
+    from tests.helpers import compose
 
     root = tmp_path_factory.mktemp("he2015")
     rows = []

@@ -14,7 +14,7 @@ from fanin.figures import figure
 from fanin.figures import katanforoosh2019 as kk
 from fanin.figures.common import StudyTables
 from fanin.studies import expand_study, study_figures
-from tests.conftest import CONF_DIR, REPO
+from tests.helpers import CONF_DIR, REPO
 
 FIGURES = ("katanforoosh2019_toy2d_cost", "katanforoosh2019_toy2d_boundaries",
            "katanforoosh2019_linear_exploding_vanishing", "katanforoosh2019_mnist_activations")
@@ -293,7 +293,7 @@ def real_tables(tmp_path_factory) -> StudyTables:
     from fanin.collect import collect
     from fanin.run import train_run
     from fanin.studies import run_table
-    from tests.conftest import compose
+    from tests.helpers import compose
 
     root = tmp_path_factory.mktemp("katanforoosh2019")
     runs = expand_study(CONF_DIR, "katanforoosh2019", "quick")

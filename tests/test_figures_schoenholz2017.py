@@ -22,7 +22,7 @@ def real_tables(tmp_path_factory) -> StudyTables:
     16 x 300 (quick: 30 x 1000), step 0 only: about 40 s."""
     from fanin.collect import collect
     from fanin.run import train_run
-    from tests.conftest import compose
+    from tests.helpers import compose
 
     root = tmp_path_factory.mktemp("schoenholz2017")
     rows = []

@@ -21,7 +21,7 @@ import pytest
 from fanin.figures import glorot2010 as g
 from fanin.figures.common import StudyTables
 from fanin.studies import expand_study
-from tests.conftest import CONF_DIR
+from tests.helpers import CONF_DIR
 
 pytestmark = pytest.mark.quick_scale
 LEARNERS = ("Tanh N", "Softsign N", "Softsign")

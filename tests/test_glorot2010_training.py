@@ -16,7 +16,7 @@ import sys
 import pytest
 
 from fanin.studies import expand_study
-from tests.conftest import CONF_DIR
+from tests.helpers import CONF_DIR
 
 pytestmark = pytest.mark.slow
 

@@ -14,7 +14,7 @@ import torch
 
 from fanin.run import check_packable, train_pack, train_run
 from fanin.training.checkpoint import CHECKPOINT_NAME
-from tests.conftest import REPO, SMALL_RUN, compose
+from tests.helpers import REPO, SMALL_RUN, compose
 
 # Three runs that differ in everything a pack allows: seed, init, learning rate, momentum, activation.
 MEMBERS = [
@@ -138,7 +138,7 @@ PACK_SCRIPT = """
 import logging
 import sys
 from fanin.run import train_pack
-from tests.conftest import KILLABLE_PACK, compose
+from tests.helpers import KILLABLE_PACK, compose
 from tests.test_pack import MEMBERS
 logging.basicConfig(level=logging.INFO)
 root = sys.argv[1]

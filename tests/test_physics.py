@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from fanin.run import train_run
-from tests.conftest import compose
+from tests.helpers import compose
 
 STEP0 = ("trainer.max_steps=0", "data.valid_size=500", "data.test_size=500", "probe.jacobian_steps=[]")
 

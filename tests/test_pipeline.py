@@ -9,9 +9,6 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import docutils.core
@@ -23,53 +20,9 @@ import yaml
 from fanin.packing import plan_packs
 from fanin.studies import SCALES, available_studies, expand_study, study_figures
 from tests import report_browser
-from tests.conftest import CONF_DIR, REPO
+from tests.helpers import CONF_DIR, PACK_SIZE, REPO, job_counts, snakemake, trained_runs, workflow_copy
 
-SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 STUDIES = [s for s in available_studies(CONF_DIR)]
-PACK_SIZE = yaml.safe_load((REPO / "workflow" / "config.yaml").read_text())["pack_size"]
-
-
-def workflow_copy(tmp_path: Path) -> Path:
-    for name in ("Snakefile",):
-        shutil.copy(REPO / name, tmp_path / name)
-    for folder in ("workflow", "conf"):
-        shutil.copytree(REPO / folder, tmp_path / folder)
-    return tmp_path
-
-
-def snakemake(where: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
-    return subprocess.run([*SNAKEMAKE, "--cores", "2", *args], cwd=where, capture_output=True, text=True,
-                          timeout=timeout)
-
-
-def job_counts(output: str) -> dict[str, int]:
-    """The 'job count' table a dry run prints; the per-figure rules (figure_<name>) add up under 'figure',
-    the per-pack rules (train_<study>_<pack>) under 'train'."""
-    counts: dict[str, int] = {}
-    for line in output.splitlines():
-        match = re.fullmatch(r"(\w+)\s+(\d+)", line.strip())
-        if match and match.group(1) == "total":
-            break  # a dry run prints the table twice
-        if match:
-            rule = next((r for r in ("figure", "train") if match.group(1).startswith(r + "_")),
-                        match.group(1))
-            counts[rule] = counts.get(rule, 0) + int(match.group(2))
-    return counts
-
-
-def trained_runs(output: str, study: str) -> list[str]:
-    """The run ids a dry run's pack jobs would train (each job's outputs hold its runs' summary.json)."""
-    runs, in_pack = [], False
-    for line in output.splitlines():
-        if re.fullmatch(r"(local)?rule train_\w+:", line.strip()):
-            in_pack = True
-        elif in_pack and line.strip().startswith("output:"):
-            runs += [path.split(f"/{study}/runs/", 1)[1][: -len("/summary.json")]
-                     for path in line.strip()[len("output:"):].split(", ") if path.endswith("/summary.json")]
-            in_pack = False
-    return runs
-
 
 @pytest.fixture(scope="module")
 def workflow_dir(tmp_path_factory) -> Path:

@@ -12,29 +12,28 @@ import time
 from itertools import islice
 from pathlib import Path
 
-import pandas as pd
 import pytest
 import torch
 import yaml
 
-from fanin.contract import TABLES
 from fanin.data import load_data
 from fanin.run import train_run
 from fanin.training.checkpoint import CHECKPOINT_NAME, resumable_checkpoint, run_fingerprint
 from fanin.training.stream import TrainStream
-from tests.conftest import SMALL_RUN, compose
-from tests.test_pipeline import snakemake, workflow_copy
+from tests.helpers import (
+    RESUME_STUDY,
+    SMALL_RUN,
+    assert_same_tables,
+    checkpoint_step,
+    compose,
+    snakemake,
+    wait_for,
+    workflow_copy,
+)
 
 # Long enough to be killed in the middle: a few seconds of training on the bundled digits.
 KILLABLE_RUN = ("data=digits", "model.depth=3", "model.width=32", "trainer.max_steps=3000", "probe.every=500",
                 "probe.size=100", "probe.bins=20", "probe.jacobian_examples=2")
-
-
-def assert_same_tables(reference: Path, resumed: Path) -> None:
-    for name in TABLES:
-        pd.testing.assert_frame_equal(pd.read_parquet(reference / f"{name}.parquet"),
-                                      pd.read_parquet(resumed / f"{name}.parquet"), check_exact=True,
-                                      obj=name)
 
 
 def start_run(out_dir: Path, *overrides: str) -> subprocess.Popen:
@@ -47,17 +46,6 @@ def finish(process: subprocess.Popen, timeout: float = 300) -> str:
     output = process.communicate(timeout=timeout)[0]
     assert process.returncode == 0, output[-3000:]
     return output
-
-
-def wait_for(path: Path, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while not path.exists():
-        assert time.monotonic() < deadline, f"{path} never appeared"
-        time.sleep(0.05)
-
-
-def checkpoint_step(path: Path) -> int:
-    return torch.load(path, map_location="cpu", weights_only=True)["global_step"]
 
 
 @pytest.mark.parametrize("data, params", [("digits", {}), ("shapeset", {"valid_size": 10, "test_size": 10,
@@ -141,17 +129,6 @@ def test_sigterm_saves_the_step_it_stops_at_and_the_run_resumes_from_there(tmp_p
 
     finish(start_run(tmp_path / "stopped", *shapeset, "trainer.checkpoint_every_s=null"))
     assert_same_tables(tmp_path / "reference", tmp_path / "stopped")
-
-
-RESUME_STUDY = {
-    "description": "one run long enough to be killed mid-training",
-    "overrides": {"trainer.max_steps": 3000, "probe.every": 500, "probe.size": 100, "probe.bins": 20,
-                  "trainer.checkpoint_every_steps": 200},
-    "grid": [{"name": "one", "axes": {"data": "digits", "activation": "tanh", "init": "glorot_uniform",
-                                      "depth": 3, "width": 32, "seed": 0}}],
-    "scales": {"smoke": {}, "quick": {}, "paper": {}},
-    "figures": [],
-}
 
 
 @pytest.mark.slow

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from fanin.run import train_run
-from tests.conftest import SMALL_RUN, compose
+from tests.helpers import SMALL_RUN, compose
 
 CONTRACT = {  # DESIGN.md's data contract, spelled out
     "metrics": ["step", "epoch", "split", "loss", "error"],

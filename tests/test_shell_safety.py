@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from fanin.studies import expand_study
-from tests.test_pipeline import snakemake, workflow_copy
+from tests.helpers import snakemake, workflow_copy
 
 PAYLOADS = ["$(touch {marker})", "`touch {marker}`", "x; touch {marker}", "x' ; touch {marker} ; '",
             'x" ; touch {marker} ; "']

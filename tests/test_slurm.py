@@ -22,8 +22,7 @@ import yaml
 
 from fanin.packing import pack_resources, plan_packs
 from fanin.studies import expand_study, study_figures
-from tests.conftest import REPO
-from tests.test_pipeline import PACK_SIZE, workflow_copy
+from tests.helpers import PACK_SIZE, REPO, workflow_copy
 
 pytestmark = [pytest.mark.slow, pytest.mark.slurm]
 
@@ -163,7 +162,7 @@ def test_gpu_runs_ask_slurm_for_one_gpu_each(slurm_env, tmp_path):
 
 def test_a_run_preempted_on_slurm_resumes_from_its_checkpoint_when_the_workflow_runs_again(slurm_env,
                                                                                            tmp_path):
-    from tests.test_resume import RESUME_STUDY, assert_same_tables, checkpoint_step, wait_for
+    from tests.helpers import RESUME_STUDY, assert_same_tables, checkpoint_step, wait_for
 
     where = workflow_copy(tmp_path)
     (where / "conf" / "study" / "resume.yaml").write_text(yaml.safe_dump(RESUME_STUDY, sort_keys=False))
