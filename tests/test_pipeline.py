@@ -7,7 +7,6 @@ edit a study file and never touches the repository's results/.
 from __future__ import annotations
 
 import importlib.util
-import os
 import re
 from pathlib import Path
 
@@ -20,7 +19,16 @@ import yaml
 from fanin.packing import plan_packs
 from fanin.studies import SCALES, available_studies, expand_study, study_figures
 from tests import report_browser
-from tests.helpers import CONF_DIR, PACK_SIZE, REPO, job_counts, snakemake, trained_runs, workflow_copy
+from tests.helpers import (
+    CONF_DIR,
+    PACK_SIZE,
+    REPO,
+    job_counts,
+    skip_or_fail,
+    snakemake,
+    trained_runs,
+    workflow_copy,
+)
 
 STUDIES = [s for s in available_studies(CONF_DIR)]
 
@@ -200,9 +208,7 @@ def browser_or_skip():
         reason = f"no Chromium found (tried $FANIN_CHROMIUM and {', '.join(report_browser.CHROMIUM_NAMES)})"
     else:
         return report_browser
-    if os.environ.get("FANIN_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"FANIN_REQUIRE_BROWSER=1 but {reason}")
-    pytest.skip(reason)
+    skip_or_fail(reason, "FANIN_REQUIRE_BROWSER")
 
 
 def test_every_figure_of_every_study_has_a_caption():

@@ -22,7 +22,7 @@ import yaml
 
 from fanin.packing import pack_resources, plan_packs
 from fanin.studies import expand_study, study_figures
-from tests.helpers import PACK_SIZE, REPO, workflow_copy
+from tests.helpers import PACK_SIZE, REPO, skip_or_fail, workflow_copy
 
 pytestmark = [pytest.mark.slow, pytest.mark.slurm]
 
@@ -51,9 +51,7 @@ def slurm_env(tmp_path_factory) -> dict[str, str]:
     """A running single-node cluster for this module; its daemons are ended by their PIDs whatever happens."""
     reason = missing_requirement()
     if reason:
-        if os.environ.get("FANIN_REQUIRE_SLURM") == "1":
-            pytest.fail(f"FANIN_REQUIRE_SLURM=1 but {reason}")
-        pytest.skip(reason)
+        skip_or_fail(reason, "FANIN_REQUIRE_SLURM")
     state = tmp_path_factory.mktemp("slurm")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLURM_", "SBATCH_", "SRUN_"))}
     env |= {"SLURM_CONF": str(state / "slurm.conf"), "FANIN_SLURM_PARTITION": PARTITION,

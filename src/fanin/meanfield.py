@@ -31,7 +31,7 @@ which converge only algebraically near criticality. Pure numpy: no torch, no Sna
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -100,11 +100,13 @@ def length_map(q: float, sigma_w2: float, sigma_b2: float, activation: str) -> f
     return sigma_w2 * gaussian_mean(lambda x: phi(x) ** 2, q) + sigma_b2
 
 
-def length_trajectory(q0: float, depth: int, sigma_w2: float, sigma_b2: float, activation: str) -> np.ndarray:
-    """q^0, q^1, ..., q^depth: the length map iterated from q^0 = q0."""
-    q = [q0]
-    for _ in range(depth):
-        q.append(length_map(q[-1], sigma_w2, sigma_b2, activation))
+def length_trajectory(q_first: float, sigma_w2: Sequence[float], sigma_b2: Sequence[float],
+                      activation: str) -> np.ndarray:
+    """q^1, q^2, ...: the length map iterated from q^1 = q_first with each layer's own (σ_w², σ_b²), the
+    first entries being layer 1's (which sets q_first and is not mapped)."""
+    q = [q_first]
+    for w2, b2 in zip(sigma_w2[1:], sigma_b2[1:], strict=True):
+        q.append(length_map(q[-1], w2, b2, activation))
     return np.array(q)
 
 

@@ -63,9 +63,7 @@ def _theory(model: MLP, q: list[float], sigma_w2: list[float], sigma_b2: list[fl
     first = sigma_w2[0] * q_input + sigma_b2[0]
     q_map = [first] + [meanfield.length_map(q[ell - 1], sigma_w2[ell], sigma_b2[ell], name)
                        for ell in range(1, model.depth)]
-    q_theory = [first]
-    for ell in range(1, model.depth):
-        q_theory.append(meanfield.length_map(q_theory[-1], sigma_w2[ell], sigma_b2[ell], name))
+    q_theory = meanfield.length_trajectory(first, sigma_w2, sigma_b2, name)
     chi1_theory = [math.nan] + [sigma_w2[ell] * meanfield.gaussian_mean(lambda s: dphi(s) ** 2, q[ell - 1])
                                 for ell in range(1, model.depth)]
     return q_map, q_theory, chi1_theory
