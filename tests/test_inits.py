@@ -326,7 +326,8 @@ def test_unknown_name_is_a_one_line_error_listing_every_scheme():
 
 
 def test_unknown_parameter_is_an_error_naming_the_valid_ones():
-    with pytest.raises(ValueError, match=r"init 'he_normal' has no parameter 'std'; valid: mode, a$"):
+    message = r"init 'he_normal' has no parameter 'std'; valid: mode, a, truncated$"
+    with pytest.raises(ValueError, match=message):
         initialize(tiny_mlp(), "he_normal", {"std": 1.0})
     with pytest.raises(ValueError, match=r"valid: \(none\)"):
         INIT_SCHEMES["standard"](torch.empty(3, 4), gain=2.0)
@@ -392,7 +393,8 @@ def test_every_config_names_a_registered_scheme():
 def test_a_command_line_override_reaches_the_scheme():
     with initialize_config_dir(config_dir=str(CONF.parent), version_base="1.3"):
         cfg = compose(overrides=["+init=he_normal", "init.mode=fan_out"])
-    assert OmegaConf.to_container(cfg.init) == {"name": "he_normal", "mode": "fan_out", "a": 0.0}
+    assert OmegaConf.to_container(cfg.init) == {"name": "he_normal", "mode": "fan_out", "a": 0.0,
+                                                "truncated": False}
     model = MLP(in_features=FAN_IN, num_classes=10, depth=1, width=FAN_OUT)
     initialize(model, cfg.init.name, {k: v for k, v in cfg.init.items() if k != "name"})
     assert model.linears[0].weight.var().item() == pytest.approx(2 / FAN_OUT, rel=VAR_RTOL)

@@ -100,6 +100,10 @@ def _resolve(name: str, params: Mapping[str, Any] | None) -> dict[str, Any]:
 
 def _check_value(name: str, key: str, value: Any, default: Any, rule: Any) -> Any:
     where = f"init {name!r}: {key}"
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ValueError(f"{where} must be true or false; got {value!r}")
+        return value
     if isinstance(default, str):
         if not isinstance(value, str) or (rule is not None and value not in rule):
             raise ValueError(f"{where} must be one of {', '.join(rule)}; got {value!r}")
@@ -123,6 +127,23 @@ def _fan(weight: torch.Tensor, mode: str) -> int:
 
 def _fan_sum(weight: torch.Tensor) -> int:
     return weight.shape[0] + weight.shape[1]
+
+
+# Keras' truncated-normal constant, the std of N(0, 1) cut to [-2, 2]
+# (keras/src/initializers/random_initializers.py, VarianceScaling)
+KERAS_TRUNCATED_STD = 0.87962566103423978
+
+
+def _gaussian(weight: torch.Tensor, std: float, truncated: bool) -> None:
+    """W ~ N(0, std^2); with `truncated`, Keras' VarianceScaling(distribution="truncated_normal") instead:
+    N(0, s^2) with s = std / 0.87962566103423978, cut to [-2 s, 2 s] (keras.random.truncated_normal redraws
+    what falls outside), so Var(W) = std^2 still. Drawn as s times torch.nn.init.trunc_normal_'s N(0, 1)
+    cut to [-2, 2], from the global RNG (inverse CDF of one uniform per element): the same seed gives the
+    same weights, and std = 0 gives zeros."""
+    if not truncated:
+        weight.normal_(0.0, std)
+        return
+    nn.init.trunc_normal_(weight, 0.0, 1.0, -2.0, 2.0).mul_(std / KERAS_TRUNCATED_STD)
 
 
 # --- constant schemes ---------------------------------------------------------------------------
@@ -196,10 +217,15 @@ def lecun_uniform(weight: torch.Tensor) -> None:
     weight.uniform_(-bound, bound)
 
 
-@register("lecun_normal", "xavier_he_baseline", variance=lambda fi, fo: 1 / fi)
-def lecun_normal(weight: torch.Tensor) -> None:
-    """W ~ N(0, 1/fan_in). Also registered as xavier_he_baseline: He et al.'s (2015) "Xavier" comparator."""
-    weight.normal_(0.0, 1 / math.sqrt(weight.shape[1]))
+@register("lecun_normal", "xavier_he_baseline", variance=lambda fi, fo, truncated: 1 / fi)
+def lecun_normal(weight: torch.Tensor, *, truncated: bool = False) -> None:
+    """W ~ N(0, 1/fan_in). Also registered as xavier_he_baseline: He et al.'s (2015) "Xavier" comparator.
+
+    truncated=true draws Keras' lecun_normal instead (keras/src/initializers/random_initializers.py,
+    VarianceScaling(scale=1, mode="fan_in", distribution="truncated_normal")): N(0, s^2) with
+    s = sqrt(1/fan_in)/0.87962566103423978, truncated at ±2 s, so Var(W) = 1/fan_in still but no |W|
+    exceeds 2 s. The default, false, is the papers' untruncated Gaussian."""
+    _gaussian(weight, 1 / math.sqrt(weight.shape[1]), truncated)
 
 
 @register("glorot_uniform", variance=lambda fi, fo, gain: gain**2 * 2 / (fi + fo), rules={"gain": ">= 0"})
@@ -209,10 +235,16 @@ def glorot_uniform(weight: torch.Tensor, *, gain: float = 1.0) -> None:
     weight.uniform_(-bound, bound)
 
 
-@register("glorot_normal", variance=lambda fi, fo, gain: gain**2 * 2 / (fi + fo), rules={"gain": ">= 0"})
-def glorot_normal(weight: torch.Tensor, *, gain: float = 1.0) -> None:
-    """W ~ N(0, gain^2 * 2 / (fan_in + fan_out))."""
-    weight.normal_(0.0, gain * math.sqrt(2 / _fan_sum(weight)))
+@register("glorot_normal", variance=lambda fi, fo, gain, truncated: gain**2 * 2 / (fi + fo),
+          rules={"gain": ">= 0"})
+def glorot_normal(weight: torch.Tensor, *, gain: float = 1.0, truncated: bool = False) -> None:
+    """W ~ N(0, gain^2 * 2 / (fan_in + fan_out)).
+
+    truncated=true draws Keras' glorot_normal instead (keras/src/initializers/random_initializers.py,
+    VarianceScaling(scale=gain^2, mode="fan_avg", distribution="truncated_normal")): N(0, s^2) with
+    s = gain * sqrt(2 / (fan_in + fan_out))/0.87962566103423978, truncated at ±2 s, so Var(W) is the same
+    but no |W| exceeds 2 s. The default, false, is Glorot & Bengio's untruncated Gaussian."""
+    _gaussian(weight, gain * math.sqrt(2 / _fan_sum(weight)), truncated)
 
 
 @register("bengio_sigmoid", variance=lambda fi, fo: 16 * 2 / (fi + fo))
@@ -221,14 +253,19 @@ def bengio_sigmoid(weight: torch.Tensor) -> None:
     glorot_uniform(weight, gain=4.0)
 
 
-def _he_variance(fi: int, fo: int, mode: str, a: float) -> float:
+def _he_variance(fi: int, fo: int, mode: str, a: float, truncated: bool = False) -> float:
     return 2 / ((1 + a**2) * (fi if mode == "fan_in" else fo))
 
 
 @register("he_normal", variance=_he_variance, rules={"mode": FAN_MODES})
-def he_normal(weight: torch.Tensor, *, mode: str = "fan_in", a: float = 0.0) -> None:
-    """W ~ N(0, 2 / ((1 + a^2) n)), n = fan_in or fan_out by mode, a = the rectifier's negative slope."""
-    weight.normal_(0.0, math.sqrt(2 / ((1 + a**2) * _fan(weight, mode))))
+def he_normal(weight: torch.Tensor, *, mode: str = "fan_in", a: float = 0.0, truncated: bool = False) -> None:
+    """W ~ N(0, 2 / ((1 + a^2) n)), n = fan_in or fan_out by mode, a = the rectifier's negative slope.
+
+    truncated=true draws Keras' he_normal instead (keras/src/initializers/random_initializers.py,
+    VarianceScaling(scale=2 / (1 + a^2), mode=mode, distribution="truncated_normal")): N(0, s^2) with
+    s = sqrt(2 / ((1 + a^2) n))/0.87962566103423978, truncated at ±2 s, so Var(W) is the same but no |W|
+    exceeds 2 s. The default, false, is He et al.'s (2015) untruncated Gaussian."""
+    _gaussian(weight, math.sqrt(2 / ((1 + a**2) * _fan(weight, mode))), truncated)
 
 
 def _mean_field_bias(bias: torch.Tensor, *, sigma_w2: float, sigma_b2: float) -> None:
@@ -284,7 +321,9 @@ def orthogonal(weight: torch.Tensor, *, gain: float = 1.0) -> None:
           rules={"nonzero": ">= 0", "std": ">= 0"})
 def sparse(weight: torch.Tensor, *, nonzero: int = 15, std: float = 1.0) -> None:
     """Each unit (row) gets k = min(nonzero, fan_in) incoming weights ~ N(0, std^2) at random columns,
-    the rest 0 (Martens 2010)."""
+    the rest 0 (Martens 2010). Not torch.nn.init.sparse_, which sparsifies columns (a fraction `sparsity` of
+    each column zero, so a unit's number of nonzero inputs varies): here every unit has exactly k nonzero
+    incoming weights, as Martens did."""
     fan_out, fan_in = weight.shape
     k = min(nonzero, fan_in)
     cols = torch.rand(fan_out, fan_in, device=weight.device).argsort(dim=1)[:, :k]
@@ -370,5 +409,8 @@ def scheme_variance(
     fan_out) for orthogonal and scale^2/max(fan_in, fan_out) for scaled_identity (exact per matrix), and
     min(nonzero, fan_in)/fan_in * std^2 for sparse."""
     params = _resolve(name, params)
+    if min(fan_in, fan_out) < 1:
+        raise ValueError(f"init {name!r} has no variance for a layer with no weights (fan_in {fan_in!r}, "
+                         f"fan_out {fan_out!r}); valid: fan_out >= 1 and fan_in >= 1")
     variance = _VARIANCE[name]
     return None if variance is None else float(variance(fan_in, fan_out, **params))
