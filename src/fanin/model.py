@@ -15,6 +15,13 @@ from torch import nn
 from fanin.activations import make_activation
 
 MAX_DEPTH = 30
+# What a network built from Python (tests, notebooks) gets for a parameter it leaves out. A run never uses
+# these: it passes every key of conf/model/mlp.yaml (fanin.run.model_arguments), and
+# tests/test_config_defaults.py checks that file's values are these.
+ACTIVATION = "tanh"
+BATCH_NORM = False
+NEGATIVE_SLOPE = 0.01  # leaky_relu's slope for s < 0
+PRELU_INIT = 0.25  # prelu's initial slope (learned)
 
 
 @dataclass
@@ -30,16 +37,19 @@ class Trace:
 
 
 class MLP(nn.Module):
+    """The parameters after the data set's sizes (in_features, num_classes) are the model group's keys, one
+    for one (conf/model/mlp.yaml)."""
+
     def __init__(
         self,
         in_features: int,
         num_classes: int,
         depth: int,
         width: int,
-        activation: str = "tanh",
-        batch_norm: bool = False,
-        negative_slope: float = 0.01,
-        prelu_init: float = 0.25,
+        activation: str = ACTIVATION,
+        batch_norm: bool = BATCH_NORM,
+        negative_slope: float = NEGATIVE_SLOPE,
+        prelu_init: float = PRELU_INIT,
     ) -> None:
         super().__init__()
         if not 1 <= depth <= MAX_DEPTH:

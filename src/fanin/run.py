@@ -21,8 +21,9 @@ import torch
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from torch.utils.data import DataLoader
 
+from fanin.config import group_arguments
 from fanin.contract import OPTIONAL_TABLES, TABLES
-from fanin.data import DataSplits, load_data
+from fanin.data import DataSplits, load_data, loader_arguments
 from fanin.devices import claim_device
 from fanin.identity import identity_overrides
 from fanin.inits import initialize
@@ -59,24 +60,23 @@ OUTPUTS = ("config.yaml", *(f"{t}.parquet" for t in (*TABLES, *OPTIONAL_TABLES))
 LSUV_BATCH = 500
 
 
+def model_arguments(config: dict) -> dict:
+    """The model group as MLP's keyword arguments: each of its parameters but the sizes the data set gives,
+    from the group (whose YAML holds the defaults; MLP's own are for callers from Python), no other key."""
+    return group_arguments("model", config["model"], MLP, passed=("in_features", "num_classes"))
+
+
 def build_model(config: dict, splits: DataSplits) -> MLP:
-    m = config["model"]
-    return MLP(splits.in_features, splits.num_classes, depth=m["depth"], width=m["width"],
-               activation=m["activation"], batch_norm=m.get("batch_norm", False),
-               negative_slope=m.get("negative_slope", 0.01), prelu_init=m.get("prelu_init", 0.25))
+    return MLP(splits.in_features, splits.num_classes, **model_arguments(config))
 
 
 def init_params(config: dict) -> dict:
     return {k: v for k, v in config["init"].items() if k != "name"}
 
 
-def data_params(config: dict) -> dict:
-    return {k: v for k, v in config["data"].items() if k not in ("name", "batch_size")}
-
-
 def load_splits(config: dict) -> DataSplits:
     """The run's data set; it never depends on the seed, so the runs of a pack share it."""
-    return load_data(config["data"]["name"], **data_params(config))
+    return load_data(**config["data"])
 
 
 def initialized_model(config: dict, splits: DataSplits) -> MLP:
@@ -99,6 +99,10 @@ def prepare(config: dict) -> tuple[DataSplits, MLP]:
 
 
 def check_config(config: dict) -> None:
+    """Refuse, in one line naming the key, a config the run cannot use, before anything is loaded or written:
+    a key the model or the data set does not take (or lacks), and values out of range."""
+    model_arguments(config)
+    loader_arguments(config["data"])
     batch_size, max_steps = config["data"]["batch_size"], config["trainer"]["max_steps"]
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"data.batch_size={batch_size} is out of range; valid: an integer >= 1")
@@ -109,19 +113,18 @@ def check_config(config: dict) -> None:
         raise ValueError(f"seed={seed!r} is out of range; valid: an integer in 0..{2**32 - 1}")
     for group, minima in MINIMA.items():
         for key, low in minima.items():
-            value = config[group].get(key)
+            value = config[group].get(key)  # each data set has only some of these keys
             if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < low):
                 raise ValueError(f"{group}.{key}={value!r} is out of range; valid: an integer >= {low}")
-    steps = config["probe"].get("jacobian_steps", [])
+    steps = config["probe"]["jacobian_steps"]
     if not all(s == "last" or (isinstance(s, int) and not isinstance(s, bool) and s >= 0) for s in steps):
         raise ValueError(f"probe.jacobian_steps={steps!r} is not valid; "
                          "valid: a list of steps >= 0 and 'last'")
     for key, valid in CHOICES.items():
         group, name = key.split(".")
-        if config[group].get(name, valid[0]) not in valid:
+        if name in config[group] and config[group][name] not in valid:  # logger.mode: only logger=wandb's
             raise ValueError(f"{key}={config[group][name]!r} is not valid; valid: {', '.join(valid)}")
-    if config.get("threads") is not None and (not isinstance(config["threads"], int)
-                                              or config["threads"] < 1):
+    if config["threads"] is not None and (not isinstance(config["threads"], int) or config["threads"] < 1):
         raise ValueError(f"threads={config['threads']!r} is out of range; valid: an integer >= 1, or null")
 
 
@@ -191,7 +194,7 @@ def train_pack(configs: list[dict], out_dirs: list[str | Path],
     for config, out_dir in zip(configs, out_dirs, strict=True):
         start_folder(config, out_dir)
     first = configs[0]
-    if first.get("threads"):
+    if first["threads"]:
         torch.set_num_threads(int(first["threads"]))
 
     splits = load_splits(first)
@@ -202,7 +205,7 @@ def train_pack(configs: list[dict], out_dirs: list[str | Path],
     batch_size = first["data"]["batch_size"]
     stream = PackStream([TrainStream(splits.train, batch_size, int(config["seed"])) for config in configs])
     fingerprint = pack_fingerprint(configs)
-    checkpoint_dir = Path(t.get("checkpoint_dir") or out_dirs[0] / "checkpoint")
+    checkpoint_dir = Path(t["checkpoint_dir"] or out_dirs[0] / "checkpoint")
     resume_from, resumed = resumable_checkpoint(checkpoint_dir, fingerprint) or (None, {})
     resumed_step = resumed["stream"][0]["step"] if resumed else None
     if resume_from is not None:
@@ -211,14 +214,13 @@ def train_pack(configs: list[dict], out_dirs: list[str | Path],
     sink_ids = resumed.get("sink_run_ids") or [None] * len(configs)
     sinks = [make_sink(config, out_dir, run_id=sink_id)
              for config, out_dir, sink_id in zip(configs, out_dirs, sink_ids, strict=True)]
-    schedule = probe_steps(t["max_steps"], p["every"], p.get("per_decade", 3))
+    schedule = probe_steps(t["max_steps"], p["every"], p["per_decade"])
     measurements = PackMeasurements([
         Measurements(splits, p["size"], schedule, p["bins"], batch_size,
-                     set(p.get("jacobian_steps", [0, "last"])), p.get("jacobian_examples", 2), sink=sink)
+                     set(p["jacobian_steps"]), p["jacobian_examples"], sink=sink)
         for sink in sinks])
     checkpointing = Checkpointing(checkpoint_dir, fingerprint, stream,
-                                  every_s=t.get("checkpoint_every_s", 600),
-                                  every_steps=t.get("checkpoint_every_steps"),
+                                  every_s=t["checkpoint_every_s"], every_steps=t["checkpoint_every_steps"],
                                   sink_run_ids=[sink.run_id for sink in sinks])
     updates = fit(module, DataLoader(stream, batch_size=None), t, measurements, checkpointing, resume_from)
     if updates < t["max_steps"] and measurements.live():
@@ -253,15 +255,15 @@ def optional_tables(p: dict, splits: DataSplits, model: MLP, measurements: Measu
     tables, step = {}, measurements.last_measured
     if splits.in_features == 2:
         tables["boundary"] = decision_boundary(model, *splits.test, step=step)
-    if p.get("examples", 0):
+    if p["examples"]:
         tables["examples"] = examples_table(*splits.test, splits.classes, int(p["examples"]))
-    if p.get("cost_surface", False):
+    if p["cost_surface"]:
         device = next(model.parameters()).device
         tables["cost_surface"] = cost_surface(model, measurements.probe_x.to(device),
                                               measurements.probe_y.to(device), step)
-    if p.get("spectrum", False):
+    if p["spectrum"]:
         device = next(model.parameters()).device
-        examples = measurements.probe_x[: max(1, p.get("jacobian_examples", 2))].to(device)
+        examples = measurements.probe_x[: max(1, p["jacobian_examples"])].to(device)
         tables["spectrum"] = spectrum_table(model, examples, step)
     return tables
 
@@ -270,7 +272,7 @@ def fit(module: InitStudyModule, loader: DataLoader, t: dict, measurements: Pack
         checkpointing: Checkpointing, resume_from: Path | None) -> int:
     """Train `module` with Lightning as `t` (the trainer config) says, from `resume_from` if given; the
     number of updates done."""
-    accelerator, devices, claim = t.get("accelerator", "cpu"), t.get("devices", 1), None
+    accelerator, devices, claim = t["accelerator"], t["devices"], None
     if accelerator in ("gpu", "cuda") and devices == 1:
         # several runs share a workstation's GPUs: each takes a device of its own (see fanin.devices)
         claim = claim_device(torch.cuda.device_count())
@@ -287,7 +289,7 @@ def fit(module: InitStudyModule, loader: DataLoader, t: dict, measurements: Pack
             warnings.filterwarnings("ignore", message=".*The `srun` command is available.*")
             trainer = L.Trainer(
                 max_steps=t["max_steps"], accelerator=accelerator, devices=devices,
-                precision=t.get("precision", "32-true"), deterministic=t.get("deterministic", True),
+                precision=t["precision"], deterministic=t["deterministic"],
                 logger=False, enable_checkpointing=False, enable_progress_bar=False,
                 enable_model_summary=False, num_sanity_val_steps=0, limit_val_batches=0,
                 callbacks=[measurements, checkpointing],

@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from fanin.config import group_arguments
+
 
 class NullSink:
     run_id: str | None = None  # the logger's own id of the run, kept in checkpoints to resume logging to it
@@ -29,8 +31,8 @@ class WandbSink(NullSink):
     """One W&B run per fanin run: project from the config, group = study, name = the run's id, config = the
     resolved run config, tags = its axes. Offline unless WANDB_MODE says otherwise (`wandb sync` uploads)."""
 
-    def __init__(self, *, project: str, group: str, name: str, tags: list[str], config: dict, out_dir: Path,
-                 mode: str = "offline", entity: str | None = None, run_id: str | None = None) -> None:
+    def __init__(self, *, project: str, entity: str | None, mode: str, group: str, name: str, tags: list[str],
+                 config: dict, out_dir: Path, run_id: str | None = None) -> None:
         import wandb
 
         self.wandb = wandb
@@ -70,17 +72,27 @@ def run_name(out_dir: Path) -> str:
     return "/".join(parts[parts.index("runs") + 1:]) if "runs" in parts[:-1] else Path(out_dir).name
 
 
+# WandbSink's arguments that are the run's, not the logger group's.
+RUN_ARGUMENTS = ("group", "name", "tags", "config", "out_dir", "run_id")
+
+
+def wandb_arguments(config: dict) -> dict:
+    """The logger group (conf/logger/wandb.yaml) as WandbSink's keyword arguments: project, entity and mode,
+    all of them and no other key; its `name` says which logger, not the W&B run's name."""
+    return group_arguments("logger", config["logger"], WandbSink, passed=RUN_ARGUMENTS, other=("name",),
+                           where="logger=wandb")
+
+
 def make_sink(config: dict, out_dir: Path, run_id: str | None = None) -> NullSink:
     """The run's sink; `run_id` continues the logger's run of an interrupted attempt."""
-    logger = config.get("logger") or {}
-    if logger.get("name", "none") == "none" or os.environ.get("WANDB_MODE") == "disabled":
+    logger = config["logger"]
+    if logger["name"] == "none" or os.environ.get("WANDB_MODE") == "disabled":
         return NullSink()
     if logger["name"] != "wandb":
         raise ValueError(f"unknown logger {logger['name']!r}; valid: none, wandb")
     m = config["model"]
     axes = {"data": config["data"]["name"], "act": m["activation"], "init": config["init"]["name"],
             "depth": m["depth"], "width": m["width"], "seed": config["seed"]}
-    return WandbSink(project=logger.get("project", "fanin"), entity=logger.get("entity"),
-                     group=config.get("study_name", "adhoc"), name=run_name(out_dir),
+    return WandbSink(**wandb_arguments(config), group=config["study_name"], name=run_name(out_dir),
                      tags=[f"{k}={v}" for k, v in axes.items()], config=config, out_dir=out_dir,
-                     mode=logger.get("mode", "offline"), run_id=run_id)
+                     run_id=run_id)

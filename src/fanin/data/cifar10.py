@@ -45,7 +45,8 @@ def read_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return data.reshape(-1, 3, 32, 32), labels
 
 
-def load(root: str | None = None, valid_size: int = 5_000, normalize: bool = True, **_) -> DataSplits:
+def load(*, root: str | None, valid_size: int, normalize: bool) -> DataSplits:
+    """The data group's keys (conf/data/cifar10.yaml holds their defaults)."""
     expected = ", ".join((*TRAIN_BATCHES, TEST_BATCH))
     if root is None:
         raise FileNotFoundError(f"data=cifar10 needs data.root=<dir with the python batches: {expected}>")

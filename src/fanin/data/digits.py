@@ -7,7 +7,8 @@ from sklearn.datasets import load_digits
 from fanin.data.splits import DataSplits, from_arrays, split_arrays
 
 
-def load(valid_size: int = 300, test_size: int = 300, normalize: bool = True, **_) -> DataSplits:
+def load(*, valid_size: int, test_size: int, normalize: bool) -> DataSplits:
+    """The data group's keys (conf/data/digits.yaml holds their defaults)."""
     bunch = load_digits()
     x = bunch.data.reshape(-1, 8, 8) / 16.0
     train, valid, test = split_arrays(x, bunch.target, valid_size, test_size)

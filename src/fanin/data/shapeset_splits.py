@@ -16,8 +16,8 @@ from fanin.data.shapeset import SHAPESET_CLASSES, render_shapeset
 from fanin.data.splits import SPLIT_SEED, DataSplits, Standardizer, StreamSource, identity
 
 
-def load(valid_size: int = 5_000, test_size: int = 5_000, epoch_size: int = 10_000, normalize: bool = False,
-         chunk: int = 10_000, **_) -> DataSplits:
+def load(*, valid_size: int, test_size: int, epoch_size: int, normalize: bool, chunk: int) -> DataSplits:
+    """The data group's keys (conf/data/shapeset.yaml holds their defaults)."""
     # One generator, fixed seed, renders the reference, valid and test sets in that order: the same for
     # every run.
     fixed = torch.Generator().manual_seed(SPLIT_SEED)

@@ -20,8 +20,8 @@ def make_spirals(n: int, noise: float, rng: np.random.Generator, turns: float = 
     return x + rng.normal(scale=noise, size=x.shape), y
 
 
-def load(shape: str = "moons", n: int = 2_000, noise: float = 0.1, valid_size: int = 500,
-         test_size: int = 500, normalize: bool = True, **_) -> DataSplits:
+def load(*, shape: str, n: int, noise: float, valid_size: int, test_size: int, normalize: bool) -> DataSplits:
+    """The data group's keys (conf/data/toy2d.yaml holds their defaults)."""
     if shape not in SHAPES:
         raise ValueError(f"unknown data.shape {shape!r} for toy2d; valid: {', '.join(SHAPES)}")
     rng = np.random.default_rng(SPLIT_SEED)

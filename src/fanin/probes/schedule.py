@@ -23,7 +23,7 @@ def log_spaced_steps(limit: int, per_decade: int) -> list[int]:
         k += 1
 
 
-def probe_steps(max_steps: int, every: int, per_decade: int = 3) -> list[int]:
+def probe_steps(max_steps: int, every: int, per_decade: int) -> list[int]:
     """Every step at which probes run, sorted; always includes 0 (the initialization) and max_steps."""
     if max_steps < 0 or every < 1:
         raise ValueError(f"need trainer.max_steps >= 0 and probe.every >= 1, got {max_steps} and {every}")

@@ -63,8 +63,9 @@ def resumable_checkpoint(directory: Path, fingerprint: str) -> tuple[Path, dict]
 
 
 class Checkpointing(L.Callback):
-    def __init__(self, directory: Path, fingerprint: str, stream: PackStream, every_s: float | None = 600.0,
-                 every_steps: int | None = None, sink_run_ids: list[str | None] | None = None) -> None:
+    def __init__(self, directory: Path, fingerprint: str, stream: PackStream, every_s: float | None,
+                 every_steps: int | None, sink_run_ids: list[str | None] | None = None) -> None:
+        """`every_s`, `every_steps`: trainer.checkpoint_every_s and _steps (null: never by that clock)."""
         self.path = Path(directory) / CHECKPOINT_NAME
         self.fingerprint, self.stream, self.sink_run_ids = fingerprint, stream, sink_run_ids
         self.every_s, self.every_steps = every_s, every_steps

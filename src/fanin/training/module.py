@@ -19,7 +19,7 @@ from fanin.training.pack import Pack
 def check_optim(o: dict) -> None:
     if not 0.0 < o["lr"] <= 10.0:
         raise ValueError(f"optim.lr={o['lr']} is out of range; valid: 0 < lr <= 10")
-    if not 0.0 <= o.get("momentum", 0.0) < 1.0:
+    if not 0.0 <= o["momentum"] < 1.0:
         raise ValueError(f"optim.momentum={o['momentum']} is out of range; valid: 0 <= momentum < 1")
 
 
