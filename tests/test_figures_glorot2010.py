@@ -71,6 +71,20 @@ def test_fig8_weight_gradients_are_about_equal_across_layers_with_either_init(ta
     assert g.weight_grad_std_spread(tables, "glorot_uniform") < 1.5
 
 
+def test_the_variance_recurrence_predicts_each_layers_preactivation_second_moment_at_initialization(tables):
+    # Var(s^l) = n Var(W) E[(z^{l-1})^2] (the paper's eq. 5 before it assumes unit variance), with the
+    # scheme's n Var(W) from summary.csv: 1/3 standard, 1 normalized. It holds in expectation over W; for one
+    # draw, when Shapeset's z^{l-1} is close to one direction u, E[s^2] ~ |W u|^2 / 1000 is a chi-square
+    # mean over the 1000 units, sd sqrt(2/1000) = 4.5%: within 3 sd (measured 0.955-1.052, layers 2-5)
+    for init, n_var_w in (("standard", 1 / 3), ("glorot_uniform", 1.0)):
+        assert g.variance_recurrence(tables, "tanh", init).index.tolist() == [1, 2, 3, 4, 5]
+        runs = tables.summary[(tables.summary.init == init) & (tables.summary.dataset == "shapeset")]
+        assert runs.hidden_n_var_w.tolist() == pytest.approx([n_var_w] * len(runs))
+        moments = g.variance_recurrence(tables, "tanh", init).dropna()
+        ratio = (moments.measured / moments.predicted).to_numpy()
+        assert ratio == pytest.approx(1.0, abs=3 * (2 / 1000) ** 0.5), moments
+
+
 def test_jacobian_mean_singular_value_is_about_half_standard_and_four_fifths_normalized(tables):
     # the paper: about 0.5 and 0.8; measured 0.48 and 0.76
     assert g.jacobian_mean_singular_value(tables, "standard") == pytest.approx(0.5, abs=0.1)

@@ -56,8 +56,13 @@ def synthetic_tables(depths=(22, 30), seeds=(0, 1), inits=he.INITS, extra_runs: 
             stats.append({**axes, "step": 0, "layer": layer, "quantity": "backprop", **row})
     empty = {name: pd.DataFrame(columns=[*AXES, "init", "depth", "seed", *cols])
              for name, cols in RUN_TABLES.items()}
+    # what each run's summary.json says its init gives: n Var(W) = 1 for Xavier N(0, 1/n), 2 for He N(0, 2/n)
+    n_var_w = {"xavier_he_baseline": 1.0, "he_normal": 2.0, "glorot_uniform": 2 * 256 / 512}
+    summary = pd.DataFrame([{"level": "run", **AXES, "activation": activation, "init": init, "depth": depth,
+                             "seed": seed, "hidden_n_var_w": n_var_w[init]}
+                            for init, depth, seed, activation in runs])
     return StudyTables(metrics=pd.DataFrame(metrics), layer_stats=pd.DataFrame(stats),
-                       histograms=empty["histograms"], jacobian=empty["jacobian"], summary=pd.DataFrame())
+                       histograms=empty["histograms"], jacobian=empty["jacobian"], summary=summary)
 
 
 @pytest.fixture(scope="module")
@@ -100,10 +105,12 @@ def test_second_moment_slope_is_minus_one_for_xavier_and_zero_for_he(tables):
     assert profile.loc[(profile.init == "he_normal"), "m2"].to_numpy() == pytest.approx(3.0)
 
 
-def test_theory_slope_comes_from_the_init_registry():
-    assert he.theory_log2_slope("xavier_he_baseline", 256) == pytest.approx(-1.0)
-    assert he.theory_log2_slope("he_normal", 64) == pytest.approx(0.0)
-    assert he.layer_factor("xavier_he_baseline", 1000) == pytest.approx(0.5)
+def test_theory_slope_is_log2_of_half_the_runs_own_n_var_w(tables):
+    assert he.theory_log2_slope(tables.summary, "xavier_he_baseline", 256) == pytest.approx(-1.0)
+    assert he.theory_log2_slope(tables.summary, "he_normal", 256) == pytest.approx(0.0)
+    assert he.layer_factor(tables.summary, "xavier_he_baseline", 256) == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="no n Var"):
+        he.layer_factor(tables.summary, "lsuv", 256)
 
 
 @pytest.mark.parametrize("name", FIGURES)
@@ -206,7 +213,7 @@ def test_real_second_moment_halves_per_layer_for_xavier_and_stays_for_he(real_ta
         profile = he.second_moment_profile(real_tables, depth)
         for init in he.INITS:
             curve = profile[profile.init == init].set_index("layer")["log2_m2"]
-            predicted = curve[1] + depth * he.theory_log2_slope(init, REAL_WIDTH)
+            predicted = curve[1] + depth * he.theory_log2_slope(real_tables.summary, init, REAL_WIDTH)
             assert abs(curve[depth + 1] - predicted) < 6, (init, depth, curve[depth + 1], predicted)
 
 

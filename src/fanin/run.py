@@ -26,7 +26,7 @@ from fanin.contract import OPTIONAL_TABLES, TABLES
 from fanin.data import DataSplits, load_data, loader_arguments
 from fanin.devices import claim_device
 from fanin.identity import identity_overrides
-from fanin.inits import initialize
+from fanin.inits import initialize, scheme_variance
 from fanin.io import remove_stale_temporaries, write_json, write_parquet, write_yaml
 from fanin.model import MLP
 from fanin.packing import PER_RUN_KEYS
@@ -240,7 +240,7 @@ def train_pack(configs: list[dict], out_dirs: list[str | Path],
         write_json({**provenance(module.device, train_time, commit), "resumed_from_step": resumed_step,
                     "pack": pack_info, "overrides": None if given is None else identity_overrides(given)},
                    out_dir / "provenance.json")
-        summary = summarize(run.status, tables["metrics"], started)
+        summary = summarize(run.status, tables["metrics"], started, config)
         sink.finish(summary)
         write_json(summary, out_dir / "summary.json")
         log.info("run %s: %s after %d steps, test error %.4f", out_dir, summary["status"], summary["steps"],
@@ -307,9 +307,12 @@ def fit(module: InitStudyModule, loader: DataLoader, t: dict, measurements: Pack
             claim.release()
 
 
-def summarize(status: str, metrics, started: float) -> dict:
-    """summary.json: how the run ended and its final errors."""
+def summarize(status: str, metrics, started: float, config: dict) -> dict:
+    """summary.json: how the run ended, its final errors, and the theory's n·Var(W) of its init for a hidden
+    (width × width) layer, which the figures draw beside the measured moments (they read tables only)."""
     last = metrics[metrics.step == metrics.step.max()].set_index("split")
+    width = config["model"]["width"]
+    variance = scheme_variance(config["init"]["name"], width, width, init_params(config))
     return {
         "status": status,
         "steps": int(metrics.step.max()),
@@ -317,5 +320,6 @@ def summarize(status: str, metrics, started: float) -> dict:
         "final_train_loss": float(last.loc["train", "loss"]) if "train" in last.index else None,
         "final_valid_error": float(last.loc["valid", "error"]),
         "final_test_error": float(last.loc["test", "error"]),
+        "hidden_n_var_w": None if variance is None else width * variance,
         "wall_time_s": round(time.perf_counter() - started, 3),
     }

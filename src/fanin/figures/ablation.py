@@ -23,7 +23,6 @@ import seaborn as sns
 from fanin.contract import RUN_TABLES
 from fanin.figures import register
 from fanin.figures.common import StudyTables, init_label, require
-from fanin.inits import INIT_SCHEMES
 
 ROW = "init"
 COLUMNS = ("activation", "depth")
@@ -102,11 +101,6 @@ def gradient_ratios(tables: StudyTables) -> pd.DataFrame:
 # --- cells --------------------------------------------------------------------------------------------
 
 
-def _row_order(names) -> list[str]:
-    registry = list(INIT_SCHEMES)
-    return sorted(set(names), key=lambda n: (registry.index(n) if n in registry else len(registry), n))
-
-
 def _column_order(pairs) -> list[tuple[str, int]]:
     order = list(ACTIVATION_ORDER)
     return sorted(set(pairs), key=lambda p: (order.index(p[0]) if p[0] in order else len(order), p[0], p[1]))
@@ -138,7 +132,9 @@ def gradient_ratio_matrix(tables: StudyTables) -> tuple[pd.DataFrame, pd.DataFra
 
 def _pivot(series: pd.Series) -> pd.DataFrame:
     frame = series.unstack(list(COLUMNS))
-    rows = _row_order(frame.index)
+    # the inits in the order the study lists them (the run table's order, which the tables and an unsorted
+    # groupby keep)
+    rows = list(dict.fromkeys(series.index.get_level_values(ROW)))
     columns = _column_order(frame.columns)
     frame = frame.reindex(index=rows, columns=pd.MultiIndex.from_tuples(columns, names=list(COLUMNS)))
     return frame

@@ -11,10 +11,9 @@ import numpy as np
 import pandas as pd
 from matplotlib import pyplot as plt
 
-from fanin.contract import OPTIONAL_TABLES
+from fanin.contract import OPTIONAL_TABLES, STAT_COLUMNS
 from fanin.figures import register
 from fanin.figures.common import StudyTables, init_label, require, select, selected_runs
-from fanin.inits import scheme_variance
 
 INITS = ("standard", "glorot_uniform")
 ACTIVATIONS = ("sigmoid", "tanh", "softsign")
@@ -48,8 +47,7 @@ def layer_curves(tables: StudyTables, activation: str, init: str, quantity: str,
     rows = select(tables.layer_stats, dataset="shapeset", activation=activation, init=init, depth=depth,
                   quantity=quantity)
     rows = require(rows[rows.layer <= depth], f"Shapeset {activation} {init} depth {depth} {quantity}")
-    stats = ["mean", "std", "p2", "p98", "abs_p98", "frac_saturated"]
-    return rows.groupby(["step", "layer"], as_index=False)[stats].mean()
+    return rows.groupby(["step", "layer"], as_index=False)[list(STAT_COLUMNS)].mean()
 
 
 def histogram(tables: StudyTables, activation: str, init: str, quantity: str, step: str | int
@@ -494,27 +492,35 @@ def jacobian_figure(tables: StudyTables) -> plt.Figure:
     return fig
 
 
+def variance_recurrence(tables: StudyTables, activation: str, init: str) -> pd.DataFrame:
+    """Per layer at initialization, the measured second moment of s^l and the recurrence's prediction
+    n Var(W) E[(z^{l-1})^2], with n Var(W) the run's own (summary.csv's `hidden_n_var_w`). The prediction
+    starts at layer 2: layer 1's input moments are the data's, not a hidden layer's."""
+    pre = layer_curves(tables, activation, init, "preact")
+    act = layer_curves(tables, activation, init, "act")
+    pre0, act0 = pre[pre.step == 0].set_index("layer"), act[act.step == 0].set_index("layer")
+    runs = select(tables.summary, dataset="shapeset", activation=activation, init=init,
+                  depth=shapeset_depth(tables, activation))
+    n_var_w = float(require(runs, f"summary.csv rows of {activation} / {init} on shapeset")
+                    .hidden_n_var_w.iloc[0])
+    z2 = act0["mean"] ** 2 + act0["std"] ** 2
+    measured = pre0["std"] ** 2 + pre0["mean"] ** 2
+    predicted = (n_var_w * z2.shift(1)).reindex(measured.index)
+    return pd.DataFrame({"measured": measured, "predicted": predicted})
+
+
 @register("glorot2010_variance_by_layer")
 def variance_figure(tables: StudyTables) -> plt.Figure:
     """Measured Var(s^l) at initialization against n Var(W) E[(z^{l-1})^2], the variance recurrence."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
     for ax, activation in zip(axes, ("tanh", "softsign"), strict=True):
         for init in INITS:
-            pre = layer_curves(tables, activation, init, "preact")
-            act = layer_curves(tables, activation, init, "act")
-            pre0, act0 = pre[pre.step == 0].set_index("layer"), act[act.step == 0].set_index("layer")
-            width = int(select(tables.summary, dataset="shapeset", activation=activation, init=init)
-                        .width.iloc[0])
-            n_var_w = width * scheme_variance(init, width, width)
-            # the recurrence links layers; layer 1's input moments are not a hidden layer's, so it starts at 2
-            z2 = act0["mean"] ** 2 + act0["std"] ** 2
-            predicted = [n_var_w * z2[ell - 1] for ell in pre0.index[1:]]
-            measured = pre0["std"] ** 2 + pre0["mean"] ** 2
-            line = ax.plot(pre0.index, measured, marker="o", label=f"{init_label(init)} measured")
-            ax.plot(pre0.index[1:], predicted, "x--", color=line[0].get_color(),
+            moments = variance_recurrence(tables, activation, init)
+            line = ax.plot(moments.index, moments.measured, marker="o", label=f"{init_label(init)} measured")
+            ax.plot(moments.index, moments.predicted, "x--", color=line[0].get_color(),
                     label="n Var(W) E[z²] (theory)")
         ax.set_yscale("log")
-        ax.set_xticks(list(pre0.index))
+        ax.set_xticks(list(moments.index))
         ax.set_xlabel("layer")
         ax.set_title(f"{activation}, Shapeset, at initialization", fontsize=10)
         ax.legend(fontsize=7)

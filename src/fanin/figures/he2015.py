@@ -22,7 +22,6 @@ import pandas as pd
 from fanin.contract import RUN_TABLES
 from fanin.figures import register
 from fanin.figures.common import StudyTables, init_label, require, select
-from fanin.inits import scheme_variance
 
 INITS = ("xavier_he_baseline", "he_normal")
 ACTIVATION = "relu"
@@ -153,17 +152,19 @@ def second_moment_log2_slope(tables: StudyTables, depth: int, width: int | None 
     return result
 
 
-def layer_factor(init: str, width: int) -> float:
-    """The ReLU theory's per-layer factor of the second moment, n Var(W) / 2 (n = width = fan_in)."""
-    variance = scheme_variance(init, width, width)
-    if variance is None:
-        raise ValueError(f"init {init!r} fixes no Var(W); no theory line for it")
-    return width * variance / 2
+def layer_factor(summary: pd.DataFrame, init: str, width: int) -> float:
+    """The ReLU theory's per-layer factor of the second moment, n Var(W) / 2 (n = width = fan_in), from the
+    runs' own n Var(W) (summary.csv's `hidden_n_var_w`, which the run takes from the init registry)."""
+    n_var_w = select(summary, init=init, width=width)["hidden_n_var_w"].dropna()
+    if not len(n_var_w):
+        raise ValueError(f"no n Var(W) in summary.csv for init {init!r} at width {width} (a scheme that "
+                         "fixes none, such as lsuv, has no theory line)")
+    return float(n_var_w.iloc[0]) / 2
 
 
-def theory_log2_slope(init: str, width: int) -> float:
+def theory_log2_slope(summary: pd.DataFrame, init: str, width: int) -> float:
     """log2(n Var(W) / 2): -1 per layer for Xavier N(0, 1/n), 0 for He N(0, 2/n)."""
-    return math.log2(layer_factor(init, width))
+    return math.log2(layer_factor(summary, init, width))
 
 
 # --- figures ------------------------------------------------------------------------------------------
@@ -247,7 +248,7 @@ def draw_variance_by_layer(tables: StudyTables) -> plt.Figure:
             layers, m2 = curve["layer"].to_numpy(), curve["m2"].to_numpy()
             ax.plot(layers, m2, "o", ms=4, color=COLORS[name],
                     label=f"{init_label(name)}: measured (fit {slopes[name]:+.2f} log2/layer)")
-            factor = layer_factor(name, width)
+            factor = layer_factor(tables.summary, name, width)
             anchor = curve.loc[curve["layer"] == 1, "m2"]
             if len(anchor):
                 theory = anchor.iloc[0] * factor ** (layers - 1.0)
