@@ -75,7 +75,7 @@ def test_the_fused_step_never_writes_a_weight_gradient():
     model = MLP(20, 4, depth=3, width=32, activation="prelu", batch_norm=True)
     before = copy.deepcopy(model)
     x, y = next(batches(1))
-    FusedSGD(Pack([model]), [dict(lr=0.1)]).step(batch=(x[None], y[None]))
+    FusedSGD(Pack([model]), [dict(lr=0.1, **SETTINGS["plain"])]).step(batch=(x[None], y[None]))
     assert all(p.grad is None for p in model.parameters())
     # every parameter learns
     assert all((p != q).any() for p, q in zip(model.parameters(), before.parameters(), strict=True))
@@ -83,7 +83,12 @@ def test_the_fused_step_never_writes_a_weight_gradient():
 
 def test_nesterov_without_momentum_is_refused():
     with pytest.raises(ValueError, match="nesterov=true needs optim.momentum > 0"):
-        FusedSGD(Pack([MLP(2, 2, depth=1, width=3)]), [dict(lr=0.1, nesterov=True)])
+        FusedSGD(Pack([MLP(2, 2, depth=1, width=3)]), [{**SETTINGS["plain"], "lr": 0.1, "nesterov": True}])
+
+
+def test_an_optim_group_with_a_hole_is_refused():
+    with pytest.raises(ValueError, match="optim group without momentum"):
+        FusedSGD(Pack([MLP(2, 2, depth=1, width=3)]), [dict(lr=0.1, weight_decay=0.0, nesterov=False)])
 
 
 @pytest.mark.parametrize("activation", ["tanh", "sigmoid", "relu", "linear"])

@@ -63,19 +63,23 @@ class FusedSGD(torch.optim.Optimizer):
     def __init__(self, pack: Pack, settings: list[dict]) -> None:
         if len(settings) != len(pack):
             raise ValueError(f"{len(settings)} optimizer settings for a pack of {len(pack)} networks")
-        nesterov = {bool(s.get("nesterov", False)) for s in settings}
+        for s in settings:  # the whole optim group: its defaults are conf/optim/sgd.yaml's, not repeated here
+            missing = sorted({*HYPERPARAMETERS, "nesterov"} - set(s))
+            if missing:
+                raise ValueError(f"optim group without {', '.join(missing)}; pass a run's whole group")
+        nesterov = {bool(s["nesterov"]) for s in settings}
         if len(nesterov) > 1:
             raise ValueError("runs with and without optim.nesterov cannot share a pack")
         for s in settings:
-            if s.get("nesterov") and s.get("momentum", 0.0) <= 0:
+            if s["nesterov"] and s["momentum"] <= 0:
                 raise ValueError("optim.nesterov=true needs optim.momentum > 0 "
-                                 f"(got {s.get('momentum', 0.0)}); valid: momentum in (0, 1)")
+                                 f"(got {s['momentum']}); valid: momentum in (0, 1)")
         super().__init__(pack.parameters(), {"nesterov": nesterov.pop()})
         self.pack = pack
         device = pack.weights[0].device
         # Per run, as tensors that broadcast over a stacked (K, ...) parameter; 0-d views for a run's
         # own ones.
-        self.per_run = {name: torch.tensor([float(s.get(name, 0.0)) for s in settings], device=device)
+        self.per_run = {name: torch.tensor([float(s[name]) for s in settings], device=device)
                         for name in HYPERPARAMETERS}
         # The same values viewed to broadcast over a stacked weight (K, 1, 1) and bias (K, 1); freeze
         # writes through.
@@ -85,8 +89,8 @@ class FusedSGD(torch.optim.Optimizer):
         self.live = torch.ones(len(pack), dtype=torch.bool, device=device)
         self.diverged_at = torch.full((len(pack),), -1, dtype=torch.long, device=device)
         self.updates = 0  # steps taken, as trainer.global_step counts them
-        self.any_momentum = any(s.get("momentum", 0.0) > 0 for s in settings)
-        self.any_weight_decay = any(s.get("weight_decay", 0.0) > 0 for s in settings)
+        self.any_momentum = any(s["momentum"] > 0 for s in settings)
+        self.any_weight_decay = any(s["weight_decay"] > 0 for s in settings)
         models = pack.models
         # Each hidden layer's trainable parameters besides its weights (batch norm's, PReLU's), per run.
         self.layer_params = [[[p for p in (*m.norms[layer].parameters(), *m.acts[layer].parameters())
