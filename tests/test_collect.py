@@ -11,7 +11,7 @@ import pytest
 
 from fanin.collect import collect
 from fanin.run import train_run
-from fanin.studies import Run, expand_study, run_id
+from fanin.studies import Run, available_studies, expand_study, load_study, run_id
 from tests.helpers import CONF_DIR, SMALL_RUN, compose
 
 
@@ -34,8 +34,41 @@ def study_dir(tmp_path_factory):
 def test_run_ids_spell_out_the_axes_and_parse_back():
     axes = {"data": "shapeset", "activation": "tanh", "init": "glorot_uniform", "depth": 5, "width": 1000,
             "seed": 0, "init.scale": 1.5}
-    assert run_id(axes) == ("data=shapeset/act=tanh/init=glorot_uniform/depth=5/width=1000/seed=0/"
+    assert run_id(axes) == ("data=shapeset/activation=tanh/init=glorot_uniform/depth=5/width=1000/seed=0/"
                             "init.scale=1.5")
+
+
+def study_axis_names(study: dict) -> set[str]:
+    """Every axis a study file names: its grid blocks' axes and any its scales (study or block) give."""
+    scales = [*(study.get("scales") or {}).values(),
+              *(s for block in study["grid"] for s in (block.get("scales") or {}).values())]
+    return ({a for block in study["grid"] for a in block["axes"]}
+            | {a for scale in scales for a in ((scale or {}).get("axes") or {})})
+
+
+@pytest.mark.parametrize("scale", ["smoke", "quick"])
+@pytest.mark.parametrize("study", available_studies(CONF_DIR))
+def test_every_run_folder_names_each_axis_as_the_study_file_does(study, scale):
+    """One name per axis: each key=value part of a run folder is an axis of the study, spelt as there."""
+    names = study_axis_names(load_study(CONF_DIR, study))
+    for run in expand_study(CONF_DIR, study, scale):
+        keys = [part.partition("=")[0] for part in run.run_id.split("/")]
+        assert set(keys) <= names, (run.run_id, sorted(names))
+        assert sorted(keys) == sorted(run.axes), run.run_id
+
+
+def test_a_collected_table_has_a_column_named_as_each_axis(study_dir):
+    """The run folder, the run table and every collected table spell each axis alike (no act=, no dataset)."""
+    root, rows = study_dir
+    axes = [k for k in rows[0] if k not in ("run", "block")]
+    assert axes == ["data", "activation", "init", "depth", "width", "seed"]
+    assert [part.partition("=")[0] for part in rows[0]["run"].split("/")] == axes
+    frames = {name: pd.read_parquet(root / "tables" / f"{name}.parquet")
+              for name in ("metrics", "layer_stats", "histograms", "jacobian", "signal")}
+    frames["summary"] = pd.read_csv(root / "tables" / "summary.csv")
+    for name, frame in frames.items():
+        assert set(axes) <= set(frame.columns), (name, list(frame.columns))
+        assert not {"dataset", "act"} & set(frame.columns), name
 
 
 def test_the_run_table_row_carries_the_folder_the_block_and_the_typed_axes():
@@ -50,7 +83,7 @@ def test_the_run_table_row_carries_the_folder_the_block_and_the_typed_axes():
 def test_study_tables_have_one_column_per_axis(study_dir):
     root, rows = study_dir
     stats = pd.read_parquet(root / "tables" / "layer_stats.parquet")
-    assert list(stats.columns[:6]) == ["dataset", "activation", "init", "depth", "width", "seed"]
+    assert list(stats.columns[:6]) == ["data", "activation", "init", "depth", "width", "seed"]
     assert stats.groupby(["init", "seed"]).ngroups == 4
     assert stats.depth.dtype.kind == "i" and stats.seed.dtype.kind == "i"
     one = pd.read_parquet(root / "runs" / rows[0]["run"] / "layer_stats.parquet")

@@ -38,7 +38,7 @@ def synthetic_tables(seeds=(0, 1), datasets=("a", "b"), inits=INITS,
             for depth in DEPTHS:
                 for seed in seeds:
                     for dataset in datasets:
-                        axes = {"dataset": dataset, "activation": activation, "init": init, "depth": depth,
+                        axes = {"data": dataset, "activation": activation, "init": init, "depth": depth,
                                 "width": 16, "seed": seed}
                         if extra_axis:  # like the smoke study's init.scale: only some runs have the axis
                             axes["init.scale"] = 1.5 if init == "glorot_uniform" else np.nan
@@ -94,10 +94,10 @@ def test_gradient_ratio_is_log10_layer1_over_last_hidden_and_nan_for_zero_gradie
 
 
 def test_averaged_axes_are_named_in_the_title(tables):
-    assert ablation.averaged_axes(tables.metrics, "metrics") == {"seed": [0, 1], "dataset": ["a", "b"]}
+    assert ablation.averaged_axes(tables.metrics, "metrics") == {"seed": [0, 1], "data": ["a", "b"]}
     for name in NAMES:
         title = figure(name)(tables)._suptitle.get_text().replace("\n", " ")
-        assert "mean over" in title and "seed (0, 1)" in title and "dataset (a, b)" in title
+        assert "mean over" in title and "seed (0, 1)" in title and "data (a, b)" in title
 
 
 def cell_texts(fig) -> list[str]:

@@ -78,7 +78,7 @@ def test_the_variance_recurrence_predicts_each_layers_preactivation_second_momen
     # mean over the 1000 units, sd sqrt(2/1000) = 4.5%: within 3 sd (measured 0.955-1.052, layers 2-5)
     for init, n_var_w in (("standard", 1 / 3), ("glorot_uniform", 1.0)):
         assert g.variance_recurrence(tables, "tanh", init).index.tolist() == [1, 2, 3, 4, 5]
-        runs = tables.summary[(tables.summary.init == init) & (tables.summary.dataset == "shapeset")]
+        runs = tables.summary[(tables.summary.init == init) & (tables.summary["data"] == "shapeset")]
         assert runs.hidden_n_var_w.tolist() == pytest.approx([n_var_w] * len(runs))
         moments = g.variance_recurrence(tables, "tanh", init).dropna()
         ratio = (moments.measured / moments.predicted).to_numpy()
@@ -118,5 +118,5 @@ def test_fig12_mnist_test_error_falls_during_training_for_both_inits(tables):
 
 def test_table1_reports_each_models_learning_rate(tables):
     rows = g.table1(tables)
-    assert set(rows.dataset) == {"shapeset", "mnist"}
+    assert set(rows["data"]) == {"shapeset", "mnist"}
     assert (rows.lr == 0.1).all()  # no grid here: the one learning rate is the selected one

@@ -14,7 +14,7 @@ from fanin.figures import he2015 as he
 from fanin.figures.common import StudyTables
 
 FIGURES = ("he2015_fig2_22_layers", "he2015_fig3_30_layers", "he2015_variance_by_layer")
-AXES = {"dataset": "digits", "activation": "relu", "width": 256}
+AXES = {"data": "digits", "activation": "relu", "width": 256}
 STEPS = [0, 1, 2, 100, 200, 300, 400, 500]
 
 

@@ -49,7 +49,7 @@ def synthetic_tables(shapes=("circles", "moons"), seeds=(0,), linear_nan: bool =
     for shape in shapes:
         for init in kk.TOY_INITS:
             for seed in seeds:
-                axes = {"dataset": "toy2d", "activation": "tanh", "init": init, "depth": 2, "width": 8,
+                axes = {"data": "toy2d", "activation": "tanh", "init": init, "depth": 2, "width": 8,
                         "seed": seed}
                 if shape is not None:
                     axes["data.shape"] = shape
@@ -75,7 +75,7 @@ def synthetic_tables(shapes=("circles", "moons"), seeds=(0,), linear_nan: bool =
                                               "x2": [0.0, 0.0], "p1": [0.1, 0.9], "label": [0, 1]}))
     for scale in ("1.5", "0.5"):  # as collect writes extra axes: strings
         for seed in seeds:
-            axes = {"dataset": "toy2d", "activation": "linear", "init": "scaled_identity", "depth": 9,
+            axes = {"data": "toy2d", "activation": "linear", "init": "scaled_identity", "depth": 9,
                     "width": 2, "seed": seed, "init.scale": scale}
             for layer in range(1, 11):
                 stats.append(_stat(axes, 0, layer, "preact", 0.9 * float(scale) ** layer))
@@ -90,7 +90,7 @@ def synthetic_tables(shapes=("circles", "moons"), seeds=(0,), linear_nan: bool =
     edges = np.linspace(-1, 1, 11)
     for init in kk.MNIST_INITS:
         for seed in seeds:
-            axes = {"dataset": "mnist", "activation": "tanh", "init": init, "depth": 4, "width": 16,
+            axes = {"data": "mnist", "activation": "tanh", "init": init, "depth": 4, "width": 16,
                     "seed": seed}
             for layer in range(1, 6):
                 std = MNIST_STD[init][layer - 1] if layer <= 4 else 0.1
@@ -101,7 +101,7 @@ def synthetic_tables(shapes=("circles", "moons"), seeds=(0,), linear_nan: bool =
                 hist.append(pd.DataFrame({**axes, "step": 0, "layer": layer, "quantity": "act",
                                           "bin_left": edges[:-1], "bin_right": edges[1:], "count": counts}))
             metrics.append(_row(axes, step=0, epoch=0.0, split="test", loss=2.3, error=0.9))
-    axis_columns = ["dataset", "activation", "init", "depth", "width", "seed"]
+    axis_columns = ["data", "activation", "init", "depth", "width", "seed"]
     empty = pd.DataFrame(columns=[*axis_columns, *RUN_TABLES["jacobian"]])
     return StudyTables(metrics=pd.DataFrame(metrics), layer_stats=pd.DataFrame(stats),
                        histograms=pd.concat(hist, ignore_index=True), jacobian=empty, summary=pd.DataFrame(),
@@ -190,7 +190,7 @@ def test_mnist_ratios_and_saturation(tables):
 def _with_mnist_copy(tables: StudyTables, inits, depth: int) -> StudyTables:
     """Tables plus copies of some MNIST runs at another depth (as the smoke study's Table-1 block adds)."""
     def extend(frame):
-        extra = frame[(frame["dataset"] == "mnist") & frame["init"].isin(inits)].assign(depth=depth)
+        extra = frame[(frame["data"] == "mnist") & frame["init"].isin(inits)].assign(depth=depth)
         return pd.concat([frame, extra], ignore_index=True)
 
     return StudyTables(extend(tables.metrics), extend(tables.layer_stats), extend(tables.histograms),
@@ -249,7 +249,7 @@ def test_missing_runs_are_clear_errors_not_blank_figures(tables):
                             tables.histograms, tables.jacobian, tables.summary, tables.boundary)
     with pytest.raises(ValueError, match="no rows"):
         figure("katanforoosh2019_linear_exploding_vanishing")(no_linear)
-    no_toy = StudyTables(tables.metrics[tables.metrics["dataset"] != "toy2d"], tables.layer_stats,
+    no_toy = StudyTables(tables.metrics[tables.metrics["data"] != "toy2d"], tables.layer_stats,
                          tables.histograms, tables.jacobian, tables.summary, tables.boundary)
     with pytest.raises(ValueError, match="no rows"):
         figure("katanforoosh2019_toy2d_cost")(no_toy)

@@ -36,7 +36,7 @@ def tables() -> StudyTables:
         pytest.skip(f"no glorot2010 tables in {where}: "
                     "run `make run` (or snakemake --config scale=long) first")
     tables = StudyTables.load(where)
-    runs = tables.summary.query("level == 'run' and dataset == 'shapeset' and depth == 5")
+    runs = tables.summary.query("level == 'run' and data == 'shapeset' and depth == 5")
     if runs.empty or runs.steps.min() < quick_updates():
         pytest.skip(f"the glorot2010 tables in {where} are not from the quick or a larger scale "
                     f"(fewer than {quick_updates()} updates)")
@@ -81,14 +81,14 @@ def test_fig11_the_sigmoid_net_is_still_at_chance(final):
 
 
 def test_table1_ranks_the_models_as_the_paper_does(tables):
-    shapeset = g.table1(tables).query("dataset == 'shapeset'").set_index("model")["mean"]
+    shapeset = g.table1(tables).query("data == 'shapeset'").set_index("model")["mean"]
     assert max(shapeset[m] for m in LEARNERS) < shapeset["Tanh"] < shapeset["Sigmoid"], shapeset.to_dict()
     assert shapeset["Sigmoid"] >= 100 * CHANCE - 3
 
 
 def test_fig9_at_long_the_standard_init_spreads_the_weight_gradients_across_layers(tables):
     """Fig 9's effect needs the long scale (10^6 examples): it is not asserted on quick's tables."""
-    runs = tables.summary.query("level == 'run' and dataset == 'shapeset' and depth == 5")
+    runs = tables.summary.query("level == 'run' and data == 'shapeset' and depth == 5")
     if runs.steps.min() < long_updates():
         pytest.skip(f"Fig 9's spread is claimed from the long scale on ({long_updates()} updates)")
     standard, normalized = (g.weight_grad_std_fall(tables, init) for init in ("standard", "glorot_uniform"))

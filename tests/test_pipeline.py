@@ -7,6 +7,7 @@ edit a study file and never touches the repository's results/.
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 from pathlib import Path
 
@@ -90,10 +91,15 @@ def test_the_smoke_study_produces_every_table_and_figure(smoke_results):
     tables = smoke_results / "results" / "smoke" / "tables"
     for name in ("metrics", "layer_stats", "histograms", "jacobian"):
         frame = pd.read_parquet(tables / f"{name}.parquet")
-        assert {"dataset", "activation", "init", "depth", "width", "seed"} <= set(frame.columns)
+        assert {"data", "activation", "init", "depth", "width", "seed"} <= set(frame.columns)
         assert len(frame) > 0
     summary = pd.read_csv(tables / "summary.csv")
     assert set(summary.level) == {"configuration", "run"}
+    # one name per axis: each axis of the run table (the study file's names) is a column of that name
+    rows = json.loads((smoke_results / "results" / "smoke" / "run_table.json").read_text())
+    axes = {k for row in rows for k in row} - {"run", "block"}
+    for frame in (pd.read_parquet(tables / "metrics.parquet"), summary):
+        assert axes <= set(frame.columns), sorted(axes - set(frame.columns))
     runs = expand_study(smoke_results / "conf", "smoke", "smoke")
     assert (summary.level == "run").sum() == len(runs)
     for figure in study_figures(smoke_results / "conf", "smoke"):
@@ -163,7 +169,7 @@ def test_a_run_whose_overrides_change_trains_again(smoke_results):
     finally:
         study_file.write_text(original)
     assert trained_runs(result.stdout, "smoke") == [
-        "data=shapeset/act=tanh/init=glorot_uniform/depth=1/width=16/seed=0"]
+        "data=shapeset/activation=tanh/init=glorot_uniform/depth=1/width=16/seed=0"]
     assert job_counts(result.stdout)["train"] == 1
 
 

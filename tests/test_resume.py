@@ -143,7 +143,7 @@ def test_a_workflow_killed_mid_training_resumes_the_run_when_started_again(tmp_p
                                  "results=results"],
                                 cwd=where, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                 start_new_session=True)
-    run = "data=digits/act=tanh/init=glorot_uniform/depth=3/width=32/seed=0"
+    run = "data=digits/activation=tanh/init=glorot_uniform/depth=3/width=32/seed=0"
     checkpoint = where / "results" / "resume" / "runs" / run / "checkpoint" / CHECKPOINT_NAME
     wait_for(checkpoint)
     os.killpg(workflow.pid, signal.SIGKILL)  # the whole job, Snakemake included: a lost node

@@ -179,7 +179,7 @@ def test_a_run_preempted_on_slurm_resumes_from_its_checkpoint_when_the_workflow_
                *TEST_CLUSTER_ARGS, *config, "results=results"]
     workflow = subprocess.Popen(command, cwd=where, env=slurm_env, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True)
-    run = "data=digits/act=tanh/init=glorot_uniform/depth=3/width=32/seed=0"
+    run = "data=digits/activation=tanh/init=glorot_uniform/depth=3/width=32/seed=0"
     checkpoint = where / "results" / "resume" / "runs" / run / "checkpoint" / "last.ckpt"
     try:
         wait_for(checkpoint, timeout=240)

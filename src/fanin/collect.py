@@ -5,11 +5,12 @@
 
 Figures read only these tables. The axis columns and the `block` column come from the run table
 (fanin.studies.run_table, written when the DAG is built): a table row always says which run it belongs to,
-its grid block and its axis values as the study wrote them: dataset, activation, init, depth, width, seed
-(and any other axis). summary.csv groups runs into configurations by the run table's axes alone (all but
-the seed, with the block and the learning rate), so a new key in summary.json is a new column, never a new
-configuration. It also gives every run's learning rate (`lr`, an axis or the run's optim.lr) and whether it
-is the one the validation set selected for its configuration (`selected`, fanin.selection).
+its grid block and its axis values as the study wrote them, each column named as its axis: data,
+activation, init, depth, width, seed (and any other axis). summary.csv groups runs into configurations by
+the run table's axes alone (all but the seed, with the block and the learning rate), so a new key in
+summary.json is a new column, never a new configuration. It also gives every run's learning rate (`lr`, an
+axis or the run's optim.lr) and whether it is the one the validation set selected for its configuration
+(`selected`, fanin.selection).
 """
 
 from __future__ import annotations
@@ -25,14 +26,12 @@ from fanin.contract import OPTIONAL_TABLES, TABLES
 from fanin.io import atomic_write, write_parquet
 from fanin.selection import LR, select_learning_rates
 
-# Column names in the study tables for the axes (a run's "data" axis is the table's "dataset").
-AXIS_COLUMNS = {"data": "dataset"}
 BLOCK = "block"
 
 
 def axis_columns(row: dict) -> dict:
-    """A run table row's axis values under their table column names, then its block."""
-    axes = {AXIS_COLUMNS.get(k, k): v for k, v in row.items() if k not in ("run", BLOCK)}
+    """A run table row's axis values, each column named as its axis, then its block."""
+    axes = {k: v for k, v in row.items() if k not in ("run", BLOCK)}
     return {**axes, BLOCK: row[BLOCK]}
 
 

@@ -6,7 +6,8 @@ whole study or for one block) and the figures it produces. The Snakefile only re
 A study without a `long` scale runs its `quick` one there.
 
 A run's identity is its axis values; its folder under results/<study>/runs/ spells them out in a fixed order,
-e.g. data=shapeset/act=tanh/init=glorot_uniform/depth=5/width=1000/seed=0. The run table (`run_table`:
+e.g. data=shapeset/activation=tanh/init=glorot_uniform/depth=5/width=1000/seed=0, each axis under the one name
+it has everywhere (the study file, the folder, the collected tables' column). The run table (`run_table`:
 folder, grid block and typed axis values per run) is written at DAG time, and the collection joins on it:
 nothing downstream parses a folder name back.
 """
@@ -22,16 +23,17 @@ import yaml
 
 SCALES = ("smoke", "quick", "long", "paper")
 SCALE_FALLBACK = {"long": "quick"}  # a study without this scale runs that one instead
-# axis -> (folder key, Hydra override key); any other axis is a Hydra key itself (init.scale: [1.5, 0.5]).
+# axis -> its Hydra override key, in the order a run folder spells them; any other axis is a Hydra key
+# itself (init.scale: [1.5, 0.5]). A run folder names every axis as it is named here.
 AXES = {
-    "data": ("data", "data"),
-    "activation": ("act", "model.activation"),
-    "init": ("init", "init"),
-    "depth": ("depth", "model.depth"),
-    "width": ("width", "model.width"),
+    "data": "data",
+    "activation": "model.activation",
+    "init": "init",
+    "depth": "model.depth",
+    "width": "model.width",
     # optional: a list is a learning-rate grid, selected on validation (fanin.selection)
-    "lr": ("lr", "optim.lr"),
-    "seed": ("seed", "seed"),
+    "lr": "optim.lr",
+    "seed": "seed",
 }
 REQUIRED_AXES = tuple(a for a in AXES if a != "lr")
 STUDY_KEYS = {"description", "grid", "overrides", "scales", "figures"}
@@ -68,7 +70,7 @@ def ordered_axes(axes: dict) -> list[str]:
 
 def run_id(axes: dict) -> str:
     """The run's folder, relative to results/<study>/runs: its axes in `ordered_axes` order."""
-    return "/".join(f"{AXES[a][0] if a in AXES else a}={axes[a]}" for a in ordered_axes(axes))
+    return "/".join(f"{a}={axes[a]}" for a in ordered_axes(axes))
 
 
 def run_table(runs: list[Run]) -> list[dict]:
@@ -145,7 +147,7 @@ def expand_study(conf_dir: Path, name: str, scale: str) -> list[Run]:
         names = list(axes)
         for values in itertools.product(*(v if isinstance(v, list) else [v] for v in axes.values())):
             point = dict(zip(names, values, strict=True))
-            axis_overrides = [format_override(AXES[a][1] if a in AXES else a, v) for a, v in point.items()]
+            axis_overrides = [format_override(AXES.get(a, a), v) for a, v in point.items()]
             run = Run(name, point,
                       tuple(axis_overrides + [format_override(k, v) for k, v in overrides.items()]),
                       resources, block.get("name") or f"block{i + 1}")

@@ -5,7 +5,7 @@ activation x depth).
 - `ablation_heatmap_gradient_ratio`: at initialization, log10 of std(dC/ds) at layer 1 over std(dC/ds) at
   the last hidden layer: < 0 where back-propagated gradients vanish toward the input, > 0 where they explode.
 
-Both work on any study's tables: whatever varies besides init, activation and depth (seed, dataset,
+Both work on any study's tables: whatever varies besides init, activation and depth (seed, data,
 width, extra axes such as init.scale) is averaged over, and the title says so. A statistic that is not
 finite (e.g. zero weights give zero gradients, and log10(0/0)) is an 'n/a' cell, never a crash.
 """

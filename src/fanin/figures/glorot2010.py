@@ -35,7 +35,7 @@ LAYER_PALETTE = "viridis"
 
 def shapeset_depth(tables: StudyTables, activation: str) -> int:
     """The paper's nets have 5 hidden layers, Fig 2's sigmoid net 4: the deepest and shallowest available."""
-    depths = sorted(select(tables.layer_stats, dataset="shapeset", activation=activation).depth.unique())
+    depths = sorted(select(tables.layer_stats, data="shapeset", activation=activation).depth.unique())
     require(pd.DataFrame({"d": depths}), f"Shapeset runs with {activation}")
     return 5 if 5 in depths else int(depths[-1])
 
@@ -44,7 +44,7 @@ def layer_curves(tables: StudyTables, activation: str, init: str, quantity: str,
                  ) -> pd.DataFrame:
     """Per (step, hidden layer): the probe statistics of `quantity`, averaged over seeds."""
     depth = depth or shapeset_depth(tables, activation)
-    rows = select(tables.layer_stats, dataset="shapeset", activation=activation, init=init, depth=depth,
+    rows = select(tables.layer_stats, data="shapeset", activation=activation, init=init, depth=depth,
                   quantity=quantity)
     rows = require(rows[rows.layer <= depth], f"Shapeset {activation} {init} depth {depth} {quantity}")
     return rows.groupby(["step", "layer"], as_index=False)[list(STAT_COLUMNS)].mean()
@@ -56,7 +56,7 @@ def histogram(tables: StudyTables, activation: str, init: str, quantity: str, st
 
     Seeds have bins of their own (each run's range), so they are not pooled."""
     depth = shapeset_depth(tables, activation)
-    rows = select(tables.histograms, dataset="shapeset", activation=activation, init=init, depth=depth,
+    rows = select(tables.histograms, data="shapeset", activation=activation, init=init, depth=depth,
                   quantity=quantity)
     rows = require(rows[rows.layer <= depth], f"Shapeset {activation} {init} {quantity} histograms")
     if step == "last":
@@ -108,7 +108,7 @@ def weight_grad_std_fall(tables: StudyTables, init: str, activation: str = "tanh
 def top_layer_saturation(tables: StudyTables) -> dict[str, float]:
     """Fig 2's sigmoid net: the top hidden layer's mean activation at initialization and its minimum during
     training, against the lower layers' means, which stay near 0.5."""
-    depth = (4 if 4 in select(tables.layer_stats, dataset="shapeset", activation="sigmoid").depth.values
+    depth = (4 if 4 in select(tables.layer_stats, data="shapeset", activation="sigmoid").depth.values
              else None)
     curves = layer_curves(tables, "sigmoid", "standard", "act", depth)
     top = curves.layer.max()
@@ -139,7 +139,7 @@ def jacobian_mean_singular_value(tables: StudyTables, init: str, activation: str
     """Mean singular value of the hidden-to-hidden Jacobians at initialization (paper: 0.5 standard,
     0.8 N)."""
     depth = shapeset_depth(tables, activation)
-    rows = select(tables.jacobian, dataset="shapeset", activation=activation, init=init, depth=depth, step=0)
+    rows = select(tables.jacobian, data="shapeset", activation=activation, init=init, depth=depth, step=0)
     return float(require(rows, f"Jacobians of Shapeset {activation} {init} at step 0").sv_mean.mean())
 
 
@@ -148,11 +148,11 @@ def table1(tables: StudyTables) -> pd.DataFrame:
     at the learning rate the validation set selected (`lr`)."""
     runs = tables.summary[(tables.summary.level == "run") & tables.summary.selected.astype(bool)]
     runs = runs[runs.activation.isin(ACTIVATIONS) & runs.init.isin(INITS)]
-    runs = runs[runs.depth == runs.groupby(["dataset", "activation"]).depth.transform("max")]
+    runs = runs[runs.depth == runs.groupby(["data", "activation"]).depth.transform("max")]
     runs = require(runs, "runs with sigmoid/tanh/softsign and standard/glorot_uniform init")
     runs = runs.assign(model=[MODEL_NAMES[(a, i)] for a, i in zip(runs.activation, runs.init, strict=True)],
                        error=100 * runs.final_test_error)
-    stats = runs.groupby(["model", "dataset"]).agg(mean=("error", "mean"), std=("error", "std"),
+    stats = runs.groupby(["model", "data"]).agg(mean=("error", "mean"), std=("error", "std"),
                                                    count=("error", "count"), lr=("lr", "first")).reset_index()
     return stats
 
@@ -197,7 +197,7 @@ def draw_histograms(axes, tables: StudyTables, activation: str, quantity: str, s
 
 @register("glorot2010_fig2_sigmoid_activations")
 def fig2(tables: StudyTables) -> plt.Figure:
-    depth = (4 if 4 in select(tables.layer_stats, dataset="shapeset", activation="sigmoid").depth.values
+    depth = (4 if 4 in select(tables.layer_stats, data="shapeset", activation="sigmoid").depth.values
              else None)
     curves = layer_curves(tables, "sigmoid", "standard", "act", depth)
     fig, ax = plt.subplots(figsize=(7, 4.2))
@@ -313,7 +313,7 @@ def fig9(tables: StudyTables) -> plt.Figure:
 
 def test_error_curves(tables: StudyTables, dataset: str) -> pd.DataFrame:
     """Test error (%) per model and update, mean over seeds, of the runs at the selected learning rate."""
-    metrics = select(tables.metrics, dataset=dataset, split="test", activation=list(ACTIVATIONS),
+    metrics = select(tables.metrics, data=dataset, split="test", activation=list(ACTIVATIONS),
                      init=list(INITS))
     metrics = require(selected_runs(metrics, tables.summary), f"{dataset} test error")
     metrics = metrics[metrics.depth == metrics.groupby("activation").depth.transform("max")]
@@ -353,7 +353,7 @@ def fig11(tables: StudyTables) -> plt.Figure:
 @register("glorot2010_fig12_test_error_mnist_cifar10")
 def fig12(tables: StudyTables) -> plt.Figure:
     """Fig 12: test error during training on MNIST (and CIFAR-10 where the study has it)."""
-    datasets = [d for d in ("mnist", "cifar10") if d in set(tables.metrics.dataset)]
+    datasets = [d for d in ("mnist", "cifar10") if d in set(tables.metrics["data"])]
     require(pd.DataFrame({"d": datasets}), "MNIST or CIFAR-10 runs")
     fig, axes = plt.subplots(1, len(datasets), figsize=(6.5 * len(datasets), 4.3), squeeze=False)
     for ax, dataset in zip(axes[0], datasets, strict=True):
@@ -371,7 +371,7 @@ def fig1(tables: StudyTables) -> plt.Figure:
     if tables.examples is None:
         raise ValueError("no examples table (examples.parquet) in the study tables: give a Shapeset block "
                          "probe.examples=2")
-    examples = select(tables.examples, dataset="shapeset")
+    examples = select(tables.examples, data="shapeset")
     axes_of_run = [c for c in examples.columns if c not in OPTIONAL_TABLES["examples"]]
     first = require(examples, "Shapeset examples").iloc[0]
     # every run shows the same images
@@ -440,10 +440,10 @@ def fig5(tables: StudyTables) -> plt.Figure:
 @register("glorot2010_table1_test_error")
 def table1_figure(tables: StudyTables) -> tuple[plt.Figure, pd.DataFrame]:
     ours = table1(tables)
-    datasets = [d for d in ("shapeset", "mnist", "digits", "cifar10") if d in set(ours.dataset)]
+    datasets = [d for d in ("shapeset", "mnist", "digits", "cifar10") if d in set(ours["data"])]
     wide = pd.DataFrame(index=PAPER_TABLE1.index.union(pd.Index(ours.model.unique()), sort=False))
     for dataset in datasets:
-        rows = ours[ours.dataset == dataset].set_index("model")
+        rows = ours[ours["data"] == dataset].set_index("model")
         wide[f"{dataset} (fanin)"] = [
             (f"{rows.loc[m, 'mean']:.2f}"
              + (f" ± {rows.loc[m, 'std']:.2f}" if rows.loc[m, "count"] > 1 else ""))
@@ -468,7 +468,7 @@ def table1_figure(tables: StudyTables) -> tuple[plt.Figure, pd.DataFrame]:
 @register("glorot2010_jacobian_ratio")
 def jacobian_figure(tables: StudyTables) -> plt.Figure:
     depth = shapeset_depth(tables, "tanh")
-    rows = select(tables.jacobian, dataset="shapeset", activation="tanh", init=list(INITS), depth=depth)
+    rows = select(tables.jacobian, data="shapeset", activation="tanh", init=list(INITS), depth=depth)
     rows = require(rows, "Jacobian singular values of tanh Shapeset runs")
     steps = sorted(rows.step.unique())
     fig, axes = plt.subplots(1, len(steps), figsize=(4.2 * len(steps), 3.8), sharey=True, squeeze=False)
@@ -499,7 +499,7 @@ def variance_recurrence(tables: StudyTables, activation: str, init: str) -> pd.D
     pre = layer_curves(tables, activation, init, "preact")
     act = layer_curves(tables, activation, init, "act")
     pre0, act0 = pre[pre.step == 0].set_index("layer"), act[act.step == 0].set_index("layer")
-    runs = select(tables.summary, dataset="shapeset", activation=activation, init=init,
+    runs = select(tables.summary, data="shapeset", activation=activation, init=init,
                   depth=shapeset_depth(tables, activation))
     n_var_w = float(require(runs, f"summary.csv rows of {activation} / {init} on shapeset")
                     .hidden_n_var_w.iloc[0])

@@ -184,7 +184,7 @@ def _error_figure(tables: StudyTables, depth: int, paper: str) -> plt.Figure:
     metrics = _runs(tables.metrics, depth, "metrics")
     seeds = metrics["seed"].nunique() if "seed" in metrics else 1
     widths = ", ".join(str(w) for w in sorted(metrics["width"].unique()))
-    datasets = ", ".join(sorted(map(str, metrics["dataset"].unique()))) if "dataset" in metrics else "?"
+    datasets = ", ".join(sorted(map(str, metrics["data"].unique()))) if "data" in metrics else "?"
 
     fig, ax = plt.subplots(figsize=(8.6, 4.4))
     for name in _inits(curves):

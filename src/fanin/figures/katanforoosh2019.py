@@ -65,12 +65,12 @@ _ANY = object()  # `shape` for "every shape" (toy_shapes itself)
 
 def _block(frame: pd.DataFrame, block: str, table: str, shape: str | None = None) -> pd.DataFrame:
     """The rows of one of the article's demos (block 'toy2d' or 'mnist'); for toy2d, of one data.shape."""
-    dataset, activation, inits = BLOCKS[block]
-    what = f"{table} of the {dataset} {activation} runs with init in {', '.join(inits)}"
-    rows = require(select(frame, dataset=dataset, activation=activation, init=list(inits)), what)
+    data, activation, inits = BLOCKS[block]
+    what = f"{table} of the {data} {activation} runs with init in {', '.join(inits)}"
+    rows = require(select(frame, data=data, activation=activation, init=list(inits)), what)
     if block == "toy2d":
         rows = _one_shape(rows, shape, what)
-    # Another grid may share the dataset, activation and some inits (the smoke study's Table-1 block runs
+    # Another grid may share the data, activation and some inits (the smoke study's Table-1 block runs
     # mnist tanh `standard` at depth 5): keep the (depth, width) that holds the most of this demo's inits.
     present = rows.groupby(["depth", "width"])["init"].nunique()
     best = present[present == present.max()]
