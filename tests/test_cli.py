@@ -40,9 +40,9 @@ def test_a_missing_data_root_names_the_expected_files(tmp_path):
 
 
 def test_depth_out_of_range_is_refused_with_the_range(tmp_path):
-    result = fanin_train("data=digits", "model.depth=31", f"hydra.run.dir={tmp_path}")
+    result = fanin_train("data=digits", "model.depth=301", f"hydra.run.dir={tmp_path}")
     assert result.returncode != 0
-    assert last_line(result) == "fanin.train: model.depth=31 is out of range; valid: 1..30 hidden layers"
+    assert last_line(result) == "fanin.train: model.depth=301 is out of range; valid: 1..300 hidden layers"
 
 
 @pytest.mark.slow

@@ -14,14 +14,20 @@ from fanin.studies import Run
 
 SIGMA_W2 = (1.0, 1.5, 1.761, 2.0, 3.0)
 ISOMETRY = {"tanh": (1.18919, 0.001), "relu": (2.0, 0.0), "linear": (1.0, 0.0)}  # each at criticality
+# The trainability block's quick budget (conf/study/schoenholz2017.yaml) on a corner of its grid: σ_w² in the
+# ordered phase (6 ξ_c = 21.8 layers), at the critical point and in the chaotic phase (41.9), 10 and 40 deep.
+TRAINABILITY_SIGMA_W2 = (1.0, 1.761, 4.0)
+TRAINABILITY_DEPTHS = (10, 40)
+TRAINABILITY_BUDGET = ("trainer.max_steps=300", "data.batch_size=32", "optim.lr=0.01", "probe.every=100",
+                       "probe.size=100", "probe.bins=20", "probe.jacobian_steps=[]")
 
 
 @pytest.fixture(scope="module")
 def real_tables(tmp_path_factory) -> StudyTables:
     """The signal block at width 1000, 12 layers (the study's quick scale has 30), and the isometry blocks at
-    16 x 300 (quick: 30 x 1000), step 0 only: about 40 s."""
+    16 x 300 (quick: 30 x 1000), step 0 only; six runs of the trainability block at its quick budget."""
     from fanin.collect import collect
-    from fanin.run import train_run
+    from fanin.run import train_pack, train_run
     from tests.helpers import compose
 
     root = tmp_path_factory.mktemp("schoenholz2017")
@@ -45,6 +51,17 @@ def real_tables(tmp_path_factory) -> StudyTables:
                               "model.width=300", "seed=0", "trainer.max_steps=0", "probe.jacobian_steps=[]",
                               "probe.spectrum=true", "threads=1"),
                       root / "runs" / rows[-1]["run"])
+    for depth in TRAINABILITY_DEPTHS:  # one pack per depth, as the pipeline trains them
+        configs, folders = [], []
+        for sigma_w2 in TRAINABILITY_SIGMA_W2:
+            axes = {"data": "mnist", "activation": "tanh", "init": "mean_field_normal",
+                    "init.sigma_w2": sigma_w2, "init.sigma_b2": 0.05, "depth": depth, "width": 64, "seed": 0}
+            rows.append(Run("schoenholz2017", axes, (), block="trainability").row())
+            configs.append(compose("data=mnist", "model.activation=tanh", "init=mean_field_normal",
+                                   f"init.sigma_w2={sigma_w2}", "init.sigma_b2=0.05", f"model.depth={depth}",
+                                   "model.width=64", "seed=0", *TRAINABILITY_BUDGET, "threads=1"))
+            folders.append(root / "runs" / rows[-1]["run"])
+        train_pack(configs, folders)
     collect(root / "runs", rows, root / "tables")
     return StudyTables.load(root / "tables")
 
@@ -80,8 +97,21 @@ def test_orthogonal_weights_give_dynamical_isometry_for_tanh_and_linear_nets_not
 
 
 @pytest.mark.slow
+def test_no_net_deeper_than_six_xi_c_trains_and_the_critical_one_trains_at_forty_layers(real_tables):
+    cells = sh.trainability(real_tables).set_index(["sigma_w2_axis", "depth"])
+    xi = {s: meanfield.propagation(s, 0.05, "tanh").xi_c for s in TRAINABILITY_SIGMA_W2}
+    assert cells["xi_c"].to_dict() == pytest.approx({(s, d): xi[s] for s, d in cells.index})
+    # the paper's bound: beyond 6 ξ_c (here σ_w² = 1 at 40 layers) the net stays near chance (0.9)
+    assert cells.loc[cells["beyond_bound"], "trained"].sum() == 0, cells
+    assert cells.loc[(1.0, 40), "train_error"] > 0.8, cells
+    # within it: every net trains at 10 layers, and at 40 the critical one does
+    assert cells.loc[[(s, 10) for s in TRAINABILITY_SIGMA_W2], "trained"].all(), cells
+    assert cells.loc[(1.761, 40), "trained"], cells
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["schoenholz2017_length_map", "schoenholz2017_chi1",
-                                  "schoenholz2017_isometry"])
+                                  "schoenholz2017_isometry", "schoenholz2017_trainability"])
 def test_real_figures_draw(real_tables, name):
     fig = figure(name)(real_tables)
     assert fig.axes and fig.axes[0].get_title()

@@ -130,7 +130,7 @@ def test_a_temporary_file_left_by_a_killed_write_does_not_survive_the_next_attem
 def test_a_rerun_removes_stale_outputs_first(tmp_path):
     (tmp_path / "summary.json").write_text("{}")
     config = compose(*SMALL_RUN, "model.depth=0")
-    with pytest.raises(ValueError, match="model.depth=0 is out of range; valid: 1..30"):
+    with pytest.raises(ValueError, match="model.depth=0 is out of range; valid: 1..300"):
         train_run(config, tmp_path)
     assert not (tmp_path / "summary.json").exists()
 

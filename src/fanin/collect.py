@@ -74,7 +74,8 @@ def summarize(runs: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
         steps=("steps", "max"),
         diverged=("status", lambda s: int((s == "diverged").sum())),
         selected=("selected", "all"),
-        hidden_n_var_w=("hidden_n_var_w", "first"),  # the init's, the same for every seed
+        hidden_n_var_w=("hidden_n_var_w", "first"),  # the init's theory, the same for every seed
+        xi_c=("xi_c", "first"),
     ).reset_index()
     summary.insert(0, "level", "configuration")
     return summary

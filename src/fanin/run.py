@@ -12,6 +12,7 @@ and ends with the tables an uninterrupted run would have written.
 from __future__ import annotations
 
 import logging
+import math
 import time
 import warnings
 from pathlib import Path
@@ -21,6 +22,7 @@ import torch
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from torch.utils.data import DataLoader
 
+from fanin import meanfield
 from fanin.config import group_arguments
 from fanin.contract import OPTIONAL_TABLES, TABLES
 from fanin.data import DataSplits, load_data, loader_arguments
@@ -307,19 +309,34 @@ def fit(module: InitStudyModule, loader: DataLoader, t: dict, measurements: Pack
             claim.release()
 
 
+def mean_field_depth_scale(config: dict) -> float | None:
+    """ξ_c = -1/ln χ_c (fanin.meanfield) at the run's init's (σ_w², σ_b²) for its activation; None for an
+    init without those parameters, an activation the theory does not cover, or at the critical point
+    itself, where ξ_c is infinite."""
+    params, activation = init_params(config), config["model"]["activation"]
+    if "sigma_w2" not in params or activation not in meanfield.ACTIVATIONS:
+        return None
+    xi_c = meanfield.propagation(params["sigma_w2"], params["sigma_b2"], activation).xi_c
+    return float(xi_c) if math.isfinite(xi_c) else None
+
+
 def summarize(status: str, metrics, started: float, config: dict) -> dict:
-    """summary.json: how the run ended, its final errors, and the theory's n·Var(W) of its init for a hidden
-    (width × width) layer, which the figures draw beside the measured moments (they read tables only)."""
+    """summary.json: how the run ended, its final errors (train: over the updates since the last
+    measurement), and the theory the figures draw beside them (they read tables only): its init's n·Var(W)
+    for a hidden (width × width) layer and, for an init that sets (σ_w², σ_b²), the mean-field depth scale."""
     last = metrics[metrics.step == metrics.step.max()].set_index("split")
     width = config["model"]["width"]
     variance = scheme_variance(config["init"]["name"], width, width, init_params(config))
+    trained = "train" in last.index
     return {
         "status": status,
         "steps": int(metrics.step.max()),
         "epochs": float(last["epoch"].iloc[0]),
-        "final_train_loss": float(last.loc["train", "loss"]) if "train" in last.index else None,
+        "final_train_loss": float(last.loc["train", "loss"]) if trained else None,
+        "final_train_error": float(last.loc["train", "error"]) if trained else None,
         "final_valid_error": float(last.loc["valid", "error"]),
         "final_test_error": float(last.loc["test", "error"]),
         "hidden_n_var_w": None if variance is None else width * variance,
+        "xi_c": mean_field_depth_scale(config),
         "wall_time_s": round(time.perf_counter() - started, 3),
     }

@@ -1,14 +1,17 @@
 """Schoenholz et al. 2017 ("Deep information propagation"): signal propagation at initialization against the
 mean-field theory, for tanh MLPs with weights N(0, σ_w²/n) and biases N(0, σ_b²) (`mean_field_normal`).
 
-Both figures read the `signal` table (fanin.probes.signal), which holds each layer's measured length q and
-layer-Jacobian χ₁ beside what the theory predicts from the layer's own weights: the figures compute nothing
-the tables do not hold, and import no theory.
+The signal figures read the `signal` table (fanin.probes.signal), which holds each layer's measured length q
+and layer-Jacobian χ₁ beside what the theory predicts from the layer's own weights: the figures compute
+nothing the tables do not hold, and import no theory.
 
 - `schoenholz2017_length_map`: q^l against depth for several σ_w², the measured lengths (markers) on the
   length map's trajectory (lines), each settling at its fixed point q*.
 - `schoenholz2017_chi1`: χ₁ against σ_w², measured (mean ± sd over the deep layers) and predicted, crossing 1
   at the critical point: vanishing gradients below it (the ordered phase), exploding above (chaotic).
+- `schoenholz2017_trainability`: the final training accuracy over (σ_w², depth) after a fixed budget, with
+  6 ξ_c, the paper's bound on the trainable depth (ξ_c from summary.csv: the runs record it).
+- `schoenholz2017_isometry`: Pennington et al.'s dynamical isometry (the `spectrum` table).
 """
 
 from __future__ import annotations
@@ -139,3 +142,66 @@ def isometry(tables: StudyTables) -> plt.Figure:
                  "(0: dynamical isometry)", fontsize=10)
     fig.tight_layout()
     return fig
+
+
+# --- trainability (Schoenholz et al. 2017) ----------------------------------------------------------------
+
+TRAINABILITY_BLOCK = "trainability"
+XI_C_MULTIPLE = 6  # the paper's bound: a network deeper than about 6 ξ_c does not train
+TRAINABLE_ERROR = 0.5  # trained: below this training error (chance is 0.9 with ten classes)
+
+
+def trainability(tables: StudyTables) -> pd.DataFrame:
+    """Per (σ_w², depth) of the trainability block: final training error (over the last updates before the
+    end, mean over seeds; NaN where every seed diverged), the runs' ξ_c (summary.csv, from fanin.meanfield
+    in the run; infinite at the critical point) and whether the depth is beyond XI_C_MULTIPLE ξ_c."""
+    summary = tables.summary
+    runs = require(summary[(summary["level"] == "run") & (summary["block"] == TRAINABILITY_BLOCK)],
+                   f"runs of block {TRAINABILITY_BLOCK} in summary.csv")
+    out = (runs.groupby([SIGMA_W2, "depth"])
+           .agg(train_error=("final_train_error", "mean"), xi_c=("xi_c", "first"), seeds=("seed", "count"))
+           .reset_index().rename(columns={SIGMA_W2: "sigma_w2_axis"}))
+    out["xi_c"] = out["xi_c"].astype(float).fillna(np.inf)
+    out["beyond_bound"] = out["depth"] > XI_C_MULTIPLE * out["xi_c"]
+    out["trained"] = out["train_error"] < TRAINABLE_ERROR
+    return out
+
+
+def _edges(values: np.ndarray) -> np.ndarray:
+    """Cell edges around sorted grid values: the midpoints, and half a step beyond each end."""
+    if len(values) == 1:
+        return np.array([values[0] - 0.5, values[0] + 0.5])
+    mid = (values[1:] + values[:-1]) / 2
+    return np.concatenate([[2 * values[0] - mid[0]], mid, [2 * values[-1] - mid[-1]]])
+
+
+@register("schoenholz2017_trainability")
+def trainability_map(tables: StudyTables) -> plt.Figure:
+    cells = trainability(tables)
+    grid = cells.pivot(index="depth", columns="sigma_w2_axis", values="train_error")
+    sigma, depth = grid.columns.to_numpy(float), grid.index.to_numpy(float)
+    fig, ax = plt.subplots(figsize=(6.4, 4.6))
+    mesh = ax.pcolormesh(_edges(sigma), _edges(depth), 1.0 - grid.to_numpy(float), cmap="viridis",
+                         vmin=0.0, vmax=1.0)
+    fig.colorbar(mesh, ax=ax, label="training accuracy (last updates)")
+    bound = cells.drop_duplicates("sigma_w2_axis").sort_values("sigma_w2_axis")
+    ax.plot(bound["sigma_w2_axis"], XI_C_MULTIPLE * bound["xi_c"], "w--", lw=1.5,
+            label=f"{XI_C_MULTIPLE} ξ$_c$ (mean field)")
+    ax.set_ylim(_edges(depth)[[0, -1]])
+    ax.set_xlim(_edges(sigma)[[0, -1]])
+    beyond, within = cells[cells["beyond_bound"]], cells[~cells["beyond_bound"]]
+    ax.set(xlabel="σ$_w^2$", ylabel="depth (hidden layers)",
+           title=f"trained (error < {TRAINABLE_ERROR}) beyond {XI_C_MULTIPLE} ξ$_c$: "
+                 f"{int(beyond['trained'].sum())} of {len(beyond)} cells; within: "
+                 f"{int(within['trained'].sum())} of {len(within)}")
+    ax.legend(loc="upper right", fontsize=8)
+    steps = int(tables.summary.loc[tables.summary["block"] == TRAINABILITY_BLOCK, "steps"].max())
+    fig.suptitle(f"Schoenholz et al. (2017): tanh nets are trainable only within a few ξ$_c$ of depth "
+                 f"({steps} updates, σ$_b^2$ = {_sigma_b2(tables)})", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def _sigma_b2(tables: StudyTables) -> str:
+    values = tables.summary.loc[tables.summary["block"] == TRAINABILITY_BLOCK, SIGMA_B2].unique()
+    return ", ".join(f"{v:g}" for v in values)
