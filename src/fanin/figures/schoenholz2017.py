@@ -151,14 +151,18 @@ XI_C_MULTIPLE = 6  # the paper's bound: a network deeper than about 6 ξ_c does 
 TRAINABLE_ERROR = 0.5  # trained: below this training error (chance is 0.9 with ten classes)
 
 
+def trainability_runs(tables: StudyTables) -> pd.DataFrame:
+    """The trainability block's run rows of summary.csv."""
+    summary = tables.summary
+    return require(summary[(summary["level"] == "run") & (summary["block"] == TRAINABILITY_BLOCK)],
+                   f"runs of block {TRAINABILITY_BLOCK} in summary.csv")
+
+
 def trainability(tables: StudyTables) -> pd.DataFrame:
     """Per (σ_w², depth) of the trainability block: final training error (over the last updates before the
     end, mean over seeds; NaN where every seed diverged), the runs' ξ_c (summary.csv, from fanin.meanfield
     in the run; infinite at the critical point) and whether the depth is beyond XI_C_MULTIPLE ξ_c."""
-    summary = tables.summary
-    runs = require(summary[(summary["level"] == "run") & (summary["block"] == TRAINABILITY_BLOCK)],
-                   f"runs of block {TRAINABILITY_BLOCK} in summary.csv")
-    out = (runs.groupby([SIGMA_W2, "depth"])
+    out = (trainability_runs(tables).groupby([SIGMA_W2, "depth"])
            .agg(train_error=("final_train_error", "mean"), xi_c=("xi_c", "first"), seeds=("seed", "count"))
            .reset_index().rename(columns={SIGMA_W2: "sigma_w2_axis"}))
     out["xi_c"] = out["xi_c"].astype(float).fillna(np.inf)
@@ -195,13 +199,10 @@ def trainability_map(tables: StudyTables) -> plt.Figure:
                  f"{int(beyond['trained'].sum())} of {len(beyond)} cells; within: "
                  f"{int(within['trained'].sum())} of {len(within)}")
     ax.legend(loc="upper right", fontsize=8)
-    steps = int(tables.summary.loc[tables.summary["block"] == TRAINABILITY_BLOCK, "steps"].max())
+    runs = trainability_runs(tables)
+    sigma_b2 = ", ".join(f"{v:g}" for v in runs[SIGMA_B2].unique())
     fig.suptitle(f"Schoenholz et al. (2017): tanh nets are trainable only within a few ξ$_c$ of depth "
-                 f"({steps} updates, σ$_b^2$ = {_sigma_b2(tables)})", fontsize=10)
+                 f"({int(runs['steps'].max())} updates, σ$_b^2$ = {sigma_b2})", fontsize=10)
     fig.tight_layout()
     return fig
 
-
-def _sigma_b2(tables: StudyTables) -> str:
-    values = tables.summary.loc[tables.summary["block"] == TRAINABILITY_BLOCK, SIGMA_B2].unique()
-    return ", ".join(f"{v:g}" for v in values)
