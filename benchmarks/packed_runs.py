@@ -44,7 +44,7 @@ def pipeline_training(study: str, scale: str, cores: int, pack_size: int | None)
         shutil.copy(REPO / "Snakefile", where)
         for folder in ("workflow", "conf"):
             shutil.copytree(REPO / folder, where / folder)
-        targets = [f"results/{study}/runs/{run.run_id}/summary.json"
+        targets = [f"results/{scale}/{study}/runs/{run.run_id}/summary.json"
                    for run in expand_study(REPO / "conf", study, scale)]
         config = ["--config", f"studies=[{study}]", f"scale={scale}", "results=results"]
         if pack_size is not None:

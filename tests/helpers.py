@@ -58,6 +58,11 @@ def snakemake(where: Path, *args: str, timeout: int = 900) -> subprocess.Complet
                           timeout=timeout)
 
 
+def grid_block(study: dict, name: str) -> dict:
+    """The grid block `name` of a study file's contents (edited in place by the tests that change it)."""
+    return next(block for block in study["grid"] if block.get("name") == name)
+
+
 def job_counts(output: str) -> dict[str, int]:
     """The 'job count' table a dry run prints; the per-figure rules (figure_<name>) add up under 'figure',
     the per-pack rules (train_<study>_<pack>) under 'train'."""

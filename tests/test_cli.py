@@ -76,7 +76,7 @@ def test_a_minibatch_larger_than_the_training_set_is_one_line_naming_the_sizes(t
     ("model.batch_norm=3", "model.batch_norm=3 is not true or false like its default False"),
     ("+optim.lrr=0.1", "unknown key optim.lrr; valid: lr, momentum, nesterov, weight_decay"),
     ("+trainer.max_step=5", "unknown key trainer.max_step; valid: accelerator, checkpoint_dir,"),
-    ("+foo=1", "unknown key foo; valid: data, init, logger, model, optim, probe, seed, study_name"),
+    ("+foo=1", "unknown key foo; valid: data, init, logger, model, optim, probe, run_name, seed, study_name"),
 ])
 def test_a_wrong_type_or_an_unknown_key_is_refused_naming_the_key(override, expected):
     from hydra import compose, initialize_config_dir

@@ -24,19 +24,19 @@ def tables(tmp_path_factory) -> StudyTables:
     root = tmp_path_factory.mktemp("glorot2010")
     fig1_fig5 = ("probe.examples=2", "probe.cost_surface=true", "probe.jacobian_steps=[]")
     mnist = ("probe.jacobian_steps=[]",)
-    runs = {
-        ("shapeset", "sigmoid", "standard", 4, 300): (),
-        ("shapeset", "tanh", "standard", 5, 0): (),
-        ("shapeset", "tanh", "glorot_uniform", 5, 0): (),
-        ("shapeset", "tanh", "standard", 1, 1000): fig1_fig5,
-        ("mnist", "tanh", "standard", 5, 300): mnist,
-        ("mnist", "tanh", "glorot_uniform", 5, 300): mnist,
+    runs = {  # grid block, data, activation, init, depth, updates: the study's block names
+        ("fig2_sigmoid", "shapeset", "sigmoid", "standard", 4, 300): (),
+        ("tanh", "shapeset", "tanh", "standard", 5, 0): (),
+        ("tanh_n", "shapeset", "tanh", "glorot_uniform", 5, 0): (),
+        ("fig1_fig5", "shapeset", "tanh", "standard", 1, 1000): fig1_fig5,
+        ("table1_mnist", "mnist", "tanh", "standard", 5, 300): mnist,
+        ("table1_mnist", "mnist", "tanh", "glorot_uniform", 5, 300): mnist,
     }
     rows = []
-    for (data, activation, init, depth, steps), extra in runs.items():
+    for (block, data, activation, init, depth, steps), extra in runs.items():
         axes = {"data": data, "activation": activation, "init": init, "depth": depth, "width": 1000,
                 "seed": 0}
-        rows.append(Run("glorot2010", axes, (), block=f"{data}_{activation}_{init}_{depth}").row())
+        rows.append(Run("glorot2010", axes, (), block=block).row())
         train_run(compose(*DATA[data], *COMMON, f"model.activation={activation}", f"init={init}",
                           f"model.depth={depth}", f"trainer.max_steps={steps}", *extra),
                   root / "runs" / rows[-1]["run"])

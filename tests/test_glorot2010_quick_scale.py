@@ -1,13 +1,14 @@
 """Glorot & Bengio's Fig 11 and Table 1 on the tables `make run` wrote (the quick scale), and
 on `scale=long`'s.
 
-    make run && make test-quick                 # or: FANIN_RESULTS=results-long make test-quick
+    make run && make test-quick                 # or: FANIN_RESULTS=results/long make test-quick
 
-These read results/<study>/tables of a finished run of the glorot2010 study, so they skip where there is
-none (CI trains the headline pair itself: tests/test_glorot2010_training.py). The paper's ordering: the
-normalized init and softsign learn, tanh with the standard init lags, sigmoid stays near chance. The paper's
-three best models lie within 0.7 points of each other (15.60, 16.06, 16.27) on a 10,000-image test set whose
-sampling sd alone is 0.37 points, so no order among them is claimed.
+These read results/quick/glorot2010/tables (FANIN_RESULTS names another scale's folder) of a finished run of
+the glorot2010 study, so they skip where there is none (CI trains the headline pair itself:
+tests/test_glorot2010_training.py). The paper's ordering: the normalized init and softsign learn, tanh with
+the standard init lags, sigmoid stays near chance. The paper's three best models lie within 0.7 points of each
+other (15.60, 16.06, 16.27) on a 10,000-image test set whose sampling sd alone is 0.37 points, so no order
+among them is claimed.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ CHANCE = 1 - 1 / 6  # always answering the most frequent class
 
 @pytest.fixture(scope="module")
 def tables() -> StudyTables:
-    where = Path(os.environ.get("FANIN_RESULTS", "results")) / "glorot2010" / "tables"
+    where = Path(os.environ.get("FANIN_RESULTS", "results/quick")) / "glorot2010" / "tables"
     if not (where / "summary.csv").exists():
         pytest.skip(f"no glorot2010 tables in {where}: "
                     "run `make run` (or snakemake --config scale=long) first")

@@ -24,6 +24,7 @@ from tests.helpers import (
     CONF_DIR,
     PACK_SIZE,
     REPO,
+    grid_block,
     job_counts,
     skip_or_fail,
     snakemake,
@@ -88,7 +89,7 @@ def smoke_results(tmp_path_factory) -> Path:
 
 @pytest.mark.slow
 def test_the_smoke_study_produces_every_table_and_figure(smoke_results):
-    tables = smoke_results / "results" / "smoke" / "tables"
+    tables = smoke_results / "results" / "smoke" / "smoke" / "tables"
     for name in ("metrics", "layer_stats", "histograms", "jacobian"):
         frame = pd.read_parquet(tables / f"{name}.parquet")
         assert {"data", "activation", "init", "depth", "width", "seed"} <= set(frame.columns)
@@ -96,7 +97,7 @@ def test_the_smoke_study_produces_every_table_and_figure(smoke_results):
     summary = pd.read_csv(tables / "summary.csv")
     assert set(summary.level) == {"configuration", "run"}
     # one name per axis: each axis of the run table (the study file's names) is a column of that name
-    rows = json.loads((smoke_results / "results" / "smoke" / "run_table.json").read_text())
+    rows = json.loads((smoke_results / "results" / "smoke" / "smoke" / "run_table.json").read_text())
     axes = {k for row in rows for k in row} - {"run", "block"}
     for frame in (pd.read_parquet(tables / "metrics.parquet"), summary):
         assert axes <= set(frame.columns), sorted(axes - set(frame.columns))
@@ -104,9 +105,9 @@ def test_the_smoke_study_produces_every_table_and_figure(smoke_results):
     assert (summary.level == "run").sum() == len(runs)
     for figure in study_figures(smoke_results / "conf", "smoke"):
         for suffix in (".png", ".pdf"):
-            path = smoke_results / "results" / "smoke" / "figures" / f"{figure}{suffix}"
+            path = smoke_results / "results" / "smoke" / "smoke" / "figures" / f"{figure}{suffix}"
             assert path.stat().st_size > 1000, path
-        image = mpimg.imread(smoke_results / "results" / "smoke" / "figures" / f"{figure}.png")
+        image = mpimg.imread(smoke_results / "results" / "smoke" / "smoke" / "figures" / f"{figure}.png")
         assert image.shape[0] > 100 and image.shape[1] > 100
         assert image[..., :3].std() > 0.01  # not a blank canvas
 
@@ -116,7 +117,7 @@ def test_every_figure_draws_non_empty_axes_from_the_smoke_tables(smoke_results):
     from fanin.figures import figure
     from fanin.figures.common import StudyTables
 
-    tables = StudyTables.load(smoke_results / "results" / "smoke" / "tables")
+    tables = StudyTables.load(smoke_results / "results" / "smoke" / "smoke" / "tables")
     for name in study_figures(smoke_results / "conf", "smoke"):
         drawn = figure(name)(tables)
         fig = drawn[0] if isinstance(drawn, tuple) else drawn
@@ -139,7 +140,7 @@ def test_adding_a_seed_reruns_only_the_new_runs_and_what_is_downstream(smoke_res
     study_file = smoke_results / "conf" / "study" / "smoke.yaml"
     original = study_file.read_text()
     study = yaml.safe_load(original)
-    study["grid"][3]["axes"]["seed"] = [0, 1]  # the Table 1 block: 4 configurations, 2 data sets
+    grid_block(study, "table1_mnist")["axes"]["seed"] = [0, 1]  # 4 configurations, 2 data sets
     try:
         study_file.write_text(yaml.safe_dump(study, sort_keys=False))
         result = snakemake(smoke_results, "-n", "--config", "studies=[smoke]", "scale=smoke",
@@ -161,7 +162,7 @@ def test_a_run_whose_overrides_change_trains_again(smoke_results):
     study_file = smoke_results / "conf" / "study" / "smoke.yaml"
     original = study_file.read_text()
     study = yaml.safe_load(original)
-    study["grid"][2].setdefault("overrides", {})["optim.momentum"] = 0.5
+    grid_block(study, "fig1_fig5").setdefault("overrides", {})["optim.momentum"] = 0.5
     try:
         study_file.write_text(yaml.safe_dump(study, sort_keys=False))
         result = snakemake(smoke_results, "-n", "--config", "studies=[smoke]", "scale=smoke",

@@ -144,7 +144,7 @@ def test_a_workflow_killed_mid_training_resumes_the_run_when_started_again(tmp_p
                                 cwd=where, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                 start_new_session=True)
     run = "data=digits/activation=tanh/init=glorot_uniform/depth=3/width=32/seed=0"
-    checkpoint = where / "results" / "resume" / "runs" / run / "checkpoint" / CHECKPOINT_NAME
+    checkpoint = where / "results" / "smoke" / "resume" / "runs" / run / "checkpoint" / CHECKPOINT_NAME
     wait_for(checkpoint)
     os.killpg(workflow.pid, signal.SIGKILL)  # the whole job, Snakemake included: a lost node
     workflow.wait()
@@ -154,8 +154,9 @@ def test_a_workflow_killed_mid_training_resumes_the_run_when_started_again(tmp_p
     assert snakemake(where, "--unlock", *config, "results=results").returncode == 0
     again = snakemake(where, *config, "results=results")
     assert again.returncode == 0, again.stderr[-3000:]
-    logs = [log.read_text() for log in (where / "results" / "resume" / "logs" / "train").glob("*.log")]
+    train_logs = where / "results" / "smoke" / "resume" / "logs" / "train"
+    logs = [log.read_text() for log in train_logs.glob("*.log")]
     assert any("resuming from" in log for log in logs)
     assert_same_tables(where / "reference" / "resume" / "runs" / run,
-                       where / "results" / "resume" / "runs" / run)
+                       where / "results" / "smoke" / "resume" / "runs" / run)
     shutil.rmtree(where / "results")

@@ -83,5 +83,5 @@ def test_the_run_folder_reaches_the_shell_quoted(workflow):
     words = [shlex.split(line.partition("Shell command:")[2] or line) for line in result.stdout.splitlines()
              if "fanin.train_pack" in line]
     folders = [w[i + 1] for w in words for i, word in enumerate(w) if word == "--run"]
-    assert sorted(folders) == sorted(f"results/smoke/runs/{r.run_id}"
+    assert sorted(folders) == sorted(f"results/smoke/smoke/runs/{r.run_id}"
                                      for r in expand_study(workflow / "conf", "smoke", "smoke"))

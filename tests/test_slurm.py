@@ -94,11 +94,12 @@ def test_the_smoke_study_runs_through_slurm_to_its_figures(slurm_env, tmp_path):
     start = time.monotonic()
     result = snakemake_on_slurm(where, slurm_env, "--config", "studies=[smoke]", "scale=smoke",
                                 "results=results", "--",
-                                *(f"results/smoke/figures/{figure}.pdf" for figure in figures), timeout=900)
+                                *(f"results/smoke/smoke/figures/{figure}.pdf" for figure in figures),
+                                timeout=900)
     elapsed = time.monotonic() - start
     assert result.returncode == 0, result.stderr[-4000:]
 
-    study = where / "results" / "smoke"
+    study = where / "results" / "smoke" / "smoke"
     assert (study / "tables" / "summary.csv").stat().st_size > 0
     for figure in figures:
         assert (study / "figures" / f"{figure}.pdf").stat().st_size > 1000, figure
@@ -140,7 +141,7 @@ def test_a_run_that_fails_on_the_cluster_fails_the_workflow_promptly(slurm_env, 
     assert elapsed < 180, f"the failure took {elapsed:.0f} s to surface"
     jobs = {job: state for job, state in slurm_jobs(slurm_env).items() if job not in before}
     assert set(jobs.values()) == {("FAILED", PARTITION)}, jobs
-    train_log = next((where / "results" / "broken" / "logs" / "train").glob("*.log")).read_text()
+    train_log = next((where / "results" / "smoke" / "broken" / "logs" / "train").glob("*.log")).read_text()
     assert "no_such_key" in train_log
 
 
@@ -154,7 +155,7 @@ def test_gpu_runs_ask_slurm_for_one_gpu_each(slurm_env, tmp_path):
     mem = pack_resources(pack, on_gpu=True)["mem_mb"]
     result = snakemake_on_slurm(where, slurm_env, "--config", "studies=[smoke]", "scale=smoke",
                                 "results=results", "accelerator=gpu", "--",
-                                f"results/smoke/runs/{run}/summary.json", timeout=120)
+                                f"results/smoke/smoke/runs/{run}/summary.json", timeout=120)
     output = result.stdout + result.stderr
     assert result.returncode != 0
     assert "SLURM sbatch failed" in output, output[-4000:]
@@ -180,7 +181,7 @@ def test_a_run_preempted_on_slurm_resumes_from_its_checkpoint_when_the_workflow_
     workflow = subprocess.Popen(command, cwd=where, env=slurm_env, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True)
     run = "data=digits/activation=tanh/init=glorot_uniform/depth=3/width=32/seed=0"
-    checkpoint = where / "results" / "resume" / "runs" / run / "checkpoint" / "last.ckpt"
+    checkpoint = where / "results" / "smoke" / "resume" / "runs" / run / "checkpoint" / "last.ckpt"
     try:
         wait_for(checkpoint, timeout=240)
         # What pre-emption and a time limit do: SIGTERM to the job's processes, SIGKILL KillWait
@@ -194,7 +195,7 @@ def test_a_run_preempted_on_slurm_resumes_from_its_checkpoint_when_the_workflow_
         if workflow.poll() is None:
             workflow.kill()
     assert workflow.returncode != 0, output[-3000:]
-    [log] = (where / "results" / "resume" / "logs" / "train").glob("*.log")  # the one pack's
+    [log] = (where / "results" / "smoke" / "resume" / "logs" / "train").glob("*.log")  # the one pack's
     stopped_at = checkpoint_step(checkpoint)
     assert f"SIGTERM at step {stopped_at}; checkpoint" in log.read_text()
     assert stopped_at < 3000
@@ -204,4 +205,4 @@ def test_a_run_preempted_on_slurm_resumes_from_its_checkpoint_when_the_workflow_
     # "resuming from <it> (step N)"
     assert f"{checkpoint.relative_to(where)} (step {stopped_at})" in log.read_text()
     assert_same_tables(where / "reference" / "resume" / "runs" / run,
-                       where / "results" / "resume" / "runs" / run)
+                       where / "results" / "smoke" / "resume" / "runs" / run)

@@ -27,13 +27,15 @@ def inspect_records(run_dir) -> list[dict]:
 def test_an_offline_wandb_run_logs_metrics_and_layer_statistics(tmp_path, monkeypatch):
     monkeypatch.delenv("WANDB_MODE", raising=False)
     run_dir = tmp_path / "results" / "demo" / "runs" / "data=digits" / "seed=0"
-    train_run(compose(*SMALL_RUN, "logger=wandb", "study_name=demo"), run_dir)
+    config = compose(*SMALL_RUN, "logger=wandb", "study_name=demo", "run_name='data=digits/seed=0'")
+    train_run(config, run_dir)
     records = inspect_records(run_dir)
     text = json.dumps(records)
     for key in ("test/error", "valid/loss", "train/loss", "layers/act/std/layer_1",
                 "layers/backprop/p98/layer_4", "histograms/act/layer_1"):
         assert key in text, key
-    assert "data=digits/seed=0" in text  # the run's name is its id below runs/
+    assert "data=digits/seed=0" in text  # the run's name is the id the pipeline gives it
+    assert '"data=digits"' in text and '"seed=0"' in text  # and its tags the axes the id spells
     assert "demo" in text  # the group is the study
     assert (run_dir / "metrics.parquet").is_file()  # tables are written whatever the logger
 
@@ -43,7 +45,8 @@ def test_each_run_of_a_pack_is_its_own_wandb_run(tmp_path, monkeypatch):
     monkeypatch.delenv("WANDB_MODE", raising=False)
     runs = tmp_path / "results" / "demo" / "runs"
     folders = [runs / "data=digits" / f"seed={seed}" for seed in (0, 1)]
-    train_pack([compose(*SMALL_RUN, "logger=wandb", "study_name=demo", f"seed={seed}") for seed in (0, 1)],
+    train_pack([compose(*SMALL_RUN, "logger=wandb", "study_name=demo", f"seed={seed}",
+                        f"run_name='data=digits/seed={seed}'") for seed in (0, 1)],
                folders)
     texts = [json.dumps(inspect_records(folder)) for folder in folders]
     for seed, text in enumerate(texts):

@@ -1,7 +1,7 @@
 """Collect a study: every run's tables concatenated, one column per run axis, plus summary.csv.
 
-    python -m fanin.collect --runs-dir results/<study>/runs --run-table results/<study>/run_table.json \
-        --out results/<study>/tables
+    python -m fanin.collect --runs-dir results/quick/<study>/runs \
+        --run-table results/quick/<study>/run_table.json --out results/quick/<study>/tables
 
 Figures read only these tables. The axis columns and the `block` column come from the run table
 (fanin.studies.run_table, written when the DAG is built): a table row always says which run it belongs to,

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from fanin.contract import TABLES
 
-# Where a run executes: threads, device, checkpoint folder and period, the study it is filed under.
-PLACEMENT_KEYS = frozenset({"threads", "study_name", "trainer.accelerator", "trainer.devices",
+# Where a run executes: threads, device, checkpoint folder and period, the study it is filed under, its name.
+PLACEMENT_KEYS = frozenset({"threads", "study_name", "run_name", "trainer.accelerator", "trainer.devices",
                             "trainer.checkpoint_dir", "trainer.checkpoint_every_s",
                             "trainer.checkpoint_every_steps"})
 # ... and where it logs besides its tables: the results are the same under any logger.

@@ -22,7 +22,7 @@ from fanin.io import write_json
 from fanin.studies import Run
 
 # Dotted keys reach into a group: model.activation may differ, model.depth may not.
-PER_RUN_KEYS = frozenset({"seed", "init", "optim", "logger", "study_name", "model.activation",
+PER_RUN_KEYS = frozenset({"seed", "init", "optim", "logger", "study_name", "run_name", "model.activation",
                           "model.negative_slope", "model.prelu_init"})
 DEFAULT_RESOURCES = {"mem_mb": 2000, "runtime": 30}
 # What each run beyond the first adds to a pack's memory: its weights, optimizer state and measurements; the

@@ -66,12 +66,6 @@ class WandbSink(NullSink):
         self.run.finish()
 
 
-def run_name(out_dir: Path) -> str:
-    """The run's id: its folder below results/<study>/runs/ (the axes), else the folder's name."""
-    parts = Path(out_dir).parts
-    return "/".join(parts[parts.index("runs") + 1:]) if "runs" in parts[:-1] else Path(out_dir).name
-
-
 # WandbSink's arguments that are the run's, not the logger group's.
 RUN_ARGUMENTS = ("group", "name", "tags", "config", "out_dir", "run_id")
 
@@ -90,9 +84,9 @@ def make_sink(config: dict, out_dir: Path, run_id: str | None = None) -> NullSin
         return NullSink()
     if logger["name"] != "wandb":
         raise ValueError(f"unknown logger {logger['name']!r}; valid: none, wandb")
-    m = config["model"]
-    axes = {"data": config["data"]["name"], "act": m["activation"], "init": config["init"]["name"],
-            "depth": m["depth"], "width": m["width"], "seed": config["seed"]}
-    return WandbSink(**wandb_arguments(config), group=config["study_name"], name=run_name(out_dir),
-                     tags=[f"{k}={v}" for k, v in axes.items()], config=config, out_dir=out_dir,
+    # The run's name is its id (conf/train.yaml's run_name: the pipeline passes the run table's), and its
+    # tags the axes the id spells (data=digits, activation=tanh, ...), so W&B groups and filters by axis.
+    name = config["run_name"]
+    return WandbSink(**wandb_arguments(config), group=config["study_name"], name=name,
+                     tags=name.split("/"), config=config, out_dir=out_dir,
                      run_id=run_id)

@@ -5,11 +5,11 @@ runs share, its scales (smoke, quick, long, paper: each may replace axis values 
 whole study or for one block) and the figures it produces. The Snakefile only reads the run table built here.
 A study without a `long` scale runs its `quick` one there.
 
-A run's identity is its axis values; its folder under results/<study>/runs/ spells them out in a fixed order,
-e.g. data=shapeset/activation=tanh/init=glorot_uniform/depth=5/width=1000/seed=0, each axis under the one name
-it has everywhere (the study file, the folder, the collected tables' column). The run table (`run_table`:
-folder, grid block and typed axis values per run) is written at DAG time, and the collection joins on it:
-nothing downstream parses a folder name back.
+A run's identity is its axis values; its folder under results/<scale>/<study>/runs/ spells them out in a
+fixed order, e.g. data=shapeset/activation=tanh/init=glorot_uniform/depth=5/width=1000/seed=0, each axis
+under the one name it has everywhere (the study file, the folder, the collected tables' column). The run
+table (`run_table`: folder, grid block and typed axis values per run) is written at DAG time, and the
+collection joins on it: nothing downstream parses a folder name back.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def ordered_axes(axes: dict) -> list[str]:
 
 
 def run_id(axes: dict) -> str:
-    """The run's folder, relative to results/<study>/runs: its axes in `ordered_axes` order."""
+    """The run's folder, relative to results/<scale>/<study>/runs: its axes in `ordered_axes` order."""
     return "/".join(f"{a}={axes[a]}" for a in ordered_axes(axes))
 
 

@@ -31,14 +31,16 @@ def gpus_given():
 
 
 ACCELERATOR = "gpu" if config["accelerator"] == "gpu" or gpus_given() > 0 else "cpu"
-RESULTS = config["results"]
 # Every path below results/ reaches a rule's shell (quoted) and a Hydra override (single-quoted): no quotes,
 # no $, `, ;, spaces or other shell characters, whatever the quoting.
 try:
-    check_safe(RESULTS, f"results={RESULTS!r}", SAFE_PATH)
+    check_safe(config["results"], f"results={config['results']!r}", SAFE_PATH)
 except ValueError as error:
     raise WorkflowError(f"fanin: {error}")
 SCALE = config["scale"]
+# Each scale has a folder of its own (results/quick/glorot2010/...): a paper-scale run never overwrites the
+# quick one with the same axes, and the two scales' figures sit side by side.
+RESULTS = f"{config['results']}/{SCALE}"
 # Jobs run the interpreter Snakemake runs in (the project's .venv, or an activated conda env made from
 # environment.yml); with --software-deployment-method conda, the python of workflow/envs/fanin.yaml.
 USE_CONDA = DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method
@@ -63,7 +65,7 @@ def study_runs(study):
 
 def run_overrides(study, run):
     """What the run is (its overrides in the run table), then where it runs and logs."""
-    extra = [f"study_name={study}", f"trainer.accelerator={ACCELERATOR}"]
+    extra = [f"study_name={study}", f"run_name='{run.run_id}'", f"trainer.accelerator={ACCELERATOR}"]
     if config["logger"] != "none":
         extra.append(f"logger={config['logger']}")
     return [*run.overrides, *extra]

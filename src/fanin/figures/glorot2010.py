@@ -16,7 +16,6 @@ from fanin.figures import register
 from fanin.figures.common import StudyTables, init_label, require, select, selected_runs
 
 INITS = ("standard", "glorot_uniform")
-ACTIVATIONS = ("sigmoid", "tanh", "softsign")
 SATURATION = 0.975  # |tanh| above this is within 5% of its asymptote: f'(s) < 0.05
 # Table 1 of the paper: test error (%) on Shapeset, MNIST, CIFAR-10, Small-ImageNet.
 PAPER_TABLE1 = pd.DataFrame(
@@ -29,24 +28,32 @@ MODEL_NAMES = {("softsign", "standard"): "Softsign", ("softsign", "glorot_unifor
                ("sigmoid", "standard"): "Sigmoid", ("sigmoid", "glorot_uniform"): "Sigmoid N"}
 PAPER_JACOBIAN = {"standard": 0.5, "glorot_uniform": 0.8}
 LAYER_PALETTE = "viridis"
+# The grid blocks the figures read (conf/study/glorot2010.yaml; the smoke study names its blocks alike): one
+# per Shapeset model of Table 1 and Fig 11, Fig 2's 4-layer sigmoid net, and Table 1's MNIST / CIFAR-10 rows.
+MODEL_BLOCKS = {("tanh", "standard"): "tanh", ("tanh", "glorot_uniform"): "tanh_n",
+                ("softsign", "standard"): "softsign", ("softsign", "glorot_uniform"): "softsign_n",
+                ("sigmoid", "standard"): "sigmoid"}
+FIG2_BLOCK = "fig2_sigmoid"
+TABLE1_BLOCKS = (*MODEL_BLOCKS.values(), "table1_mnist", "table1_mnist_sigmoid")
 
 
 # --- selections --------------------------------------------------------------------------------------
 
-def shapeset_depth(tables: StudyTables, activation: str) -> int:
-    """The paper's nets have 5 hidden layers, Fig 2's sigmoid net 4: the deepest and shallowest available."""
-    depths = sorted(select(tables.layer_stats, data="shapeset", activation=activation).depth.unique())
-    require(pd.DataFrame({"d": depths}), f"Shapeset runs with {activation}")
-    return 5 if 5 in depths else int(depths[-1])
+def model_block(activation: str, init: str) -> str:
+    """The grid block of the Shapeset model (activation, init): its 5-layer nets of Table 1 and Fig 11."""
+    if (activation, init) not in MODEL_BLOCKS:
+        valid = ", ".join(f"{a}/{i}" for a, i in MODEL_BLOCKS)
+        raise ValueError(f"no Shapeset model {activation}/{init} in Glorot & Bengio's grid; valid: {valid}")
+    return MODEL_BLOCKS[(activation, init)]
 
 
-def layer_curves(tables: StudyTables, activation: str, init: str, quantity: str, depth: int | None = None
+def layer_curves(tables: StudyTables, activation: str, init: str, quantity: str, block: str | None = None
                  ) -> pd.DataFrame:
-    """Per (step, hidden layer): the probe statistics of `quantity`, averaged over seeds."""
-    depth = depth or shapeset_depth(tables, activation)
-    rows = select(tables.layer_stats, data="shapeset", activation=activation, init=init, depth=depth,
-                  quantity=quantity)
-    rows = require(rows[rows.layer <= depth], f"Shapeset {activation} {init} depth {depth} {quantity}")
+    """Per (step, hidden layer): the probe statistics of `quantity`, averaged over seeds, of the model's
+    block (or of `block`)."""
+    block = block or model_block(activation, init)
+    rows = select(tables.layer_stats, block=block, activation=activation, init=init, quantity=quantity)
+    rows = require(rows[rows.layer <= rows.depth], f"{quantity} statistics of grid block {block!r}")
     return rows.groupby(["step", "layer"], as_index=False)[list(STAT_COLUMNS)].mean()
 
 
@@ -55,10 +62,9 @@ def histogram(tables: StudyTables, activation: str, init: str, quantity: str, st
     """Normalised histograms per hidden layer at `step` (0, or 'last') of the first seed: bin centre, density.
 
     Seeds have bins of their own (each run's range), so they are not pooled."""
-    depth = shapeset_depth(tables, activation)
-    rows = select(tables.histograms, data="shapeset", activation=activation, init=init, depth=depth,
-                  quantity=quantity)
-    rows = require(rows[rows.layer <= depth], f"Shapeset {activation} {init} {quantity} histograms")
+    block = model_block(activation, init)
+    rows = select(tables.histograms, block=block, quantity=quantity)
+    rows = require(rows[rows.layer <= rows.depth], f"{quantity} histograms of grid block {block!r}")
     if step == "last":
         last = rows.groupby("seed").step.transform("max")
         rows = rows[rows.step == last]
@@ -108,9 +114,7 @@ def weight_grad_std_fall(tables: StudyTables, init: str, activation: str = "tanh
 def top_layer_saturation(tables: StudyTables) -> dict[str, float]:
     """Fig 2's sigmoid net: the top hidden layer's mean activation at initialization and its minimum during
     training, against the lower layers' means, which stay near 0.5."""
-    depth = (4 if 4 in select(tables.layer_stats, data="shapeset", activation="sigmoid").depth.values
-             else None)
-    curves = layer_curves(tables, "sigmoid", "standard", "act", depth)
+    curves = layer_curves(tables, "sigmoid", "standard", "act", FIG2_BLOCK)
     top = curves.layer.max()
     top_mean = curves[curves.layer == top].set_index("step")["mean"]
     lower = curves[(curves.layer < top) & (curves.step == curves.step.max())]["mean"]
@@ -138,8 +142,7 @@ def final_saturation(tables: StudyTables, activation: str, init: str) -> dict[in
 def jacobian_mean_singular_value(tables: StudyTables, init: str, activation: str = "tanh") -> float:
     """Mean singular value of the hidden-to-hidden Jacobians at initialization (paper: 0.5 standard,
     0.8 N)."""
-    depth = shapeset_depth(tables, activation)
-    rows = select(tables.jacobian, data="shapeset", activation=activation, init=init, depth=depth, step=0)
+    rows = select(tables.jacobian, block=model_block(activation, init), step=0)
     return float(require(rows, f"Jacobians of Shapeset {activation} {init} at step 0").sv_mean.mean())
 
 
@@ -147,9 +150,8 @@ def table1(tables: StudyTables) -> pd.DataFrame:
     """Final test error (%) per model (activation × init) and data set: mean and std over seeds of the runs
     at the learning rate the validation set selected (`lr`)."""
     runs = tables.summary[(tables.summary.level == "run") & tables.summary.selected.astype(bool)]
-    runs = runs[runs.activation.isin(ACTIVATIONS) & runs.init.isin(INITS)]
-    runs = runs[runs.depth == runs.groupby(["data", "activation"]).depth.transform("max")]
-    runs = require(runs, "runs with sigmoid/tanh/softsign and standard/glorot_uniform init")
+    runs = runs[runs.block.isin(TABLE1_BLOCKS)]
+    runs = require(runs, f"runs of the grid blocks {', '.join(TABLE1_BLOCKS)}")
     runs = runs.assign(model=[MODEL_NAMES[(a, i)] for a, i in zip(runs.activation, runs.init, strict=True)],
                        error=100 * runs.final_test_error)
     stats = runs.groupby(["model", "data"]).agg(mean=("error", "mean"), std=("error", "std"),
@@ -197,9 +199,7 @@ def draw_histograms(axes, tables: StudyTables, activation: str, quantity: str, s
 
 @register("glorot2010_fig2_sigmoid_activations")
 def fig2(tables: StudyTables) -> plt.Figure:
-    depth = (4 if 4 in select(tables.layer_stats, data="shapeset", activation="sigmoid").depth.values
-             else None)
-    curves = layer_curves(tables, "sigmoid", "standard", "act", depth)
+    curves = layer_curves(tables, "sigmoid", "standard", "act", FIG2_BLOCK)
     fig, ax = plt.subplots(figsize=(7, 4.2))
     colors = layer_colors(curves.layer.nunique())
     for i, (color, (layer, rows)) in enumerate(zip(colors, curves.groupby("layer"), strict=True)):
@@ -313,10 +313,8 @@ def fig9(tables: StudyTables) -> plt.Figure:
 
 def test_error_curves(tables: StudyTables, dataset: str) -> pd.DataFrame:
     """Test error (%) per model and update, mean over seeds, of the runs at the selected learning rate."""
-    metrics = select(tables.metrics, data=dataset, split="test", activation=list(ACTIVATIONS),
-                     init=list(INITS))
+    metrics = select(tables.metrics, data=dataset, split="test", block=list(TABLE1_BLOCKS))
     metrics = require(selected_runs(metrics, tables.summary), f"{dataset} test error")
-    metrics = metrics[metrics.depth == metrics.groupby("activation").depth.transform("max")]
     curves = metrics.groupby(["activation", "init", "step"], as_index=False).error.mean()
     curves["model"] = [MODEL_NAMES[(a, i)] for a, i in zip(curves.activation, curves.init, strict=True)]
     curves["error"] *= 100
@@ -467,8 +465,7 @@ def table1_figure(tables: StudyTables) -> tuple[plt.Figure, pd.DataFrame]:
 
 @register("glorot2010_jacobian_ratio")
 def jacobian_figure(tables: StudyTables) -> plt.Figure:
-    depth = shapeset_depth(tables, "tanh")
-    rows = select(tables.jacobian, data="shapeset", activation="tanh", init=list(INITS), depth=depth)
+    rows = select(tables.jacobian, block=[model_block("tanh", init) for init in INITS])
     rows = require(rows, "Jacobian singular values of tanh Shapeset runs")
     steps = sorted(rows.step.unique())
     fig, axes = plt.subplots(1, len(steps), figsize=(4.2 * len(steps), 3.8), sharey=True, squeeze=False)
@@ -499,8 +496,7 @@ def variance_recurrence(tables: StudyTables, activation: str, init: str) -> pd.D
     pre = layer_curves(tables, activation, init, "preact")
     act = layer_curves(tables, activation, init, "act")
     pre0, act0 = pre[pre.step == 0].set_index("layer"), act[act.step == 0].set_index("layer")
-    runs = select(tables.summary, data="shapeset", activation=activation, init=init,
-                  depth=shapeset_depth(tables, activation))
+    runs = select(tables.summary, block=model_block(activation, init))
     n_var_w = float(require(runs, f"summary.csv rows of {activation} / {init} on shapeset")
                     .hidden_n_var_w.iloc[0])
     z2 = act0["mean"] ** 2 + act0["std"] ** 2

@@ -43,7 +43,8 @@ SHORT = {"zeros": "zero", "too_small": "too small", "xavier_he_baseline": "appro
 COLORS = {"zeros": "0.45", "too_small": "tab:blue", "xavier_he_baseline": "tab:green", "too_large": "tab:red",
           "standard": "tab:orange", "standard_normal": "tab:purple"}
 SCALE_COLORS = {1.5: "tab:red", 0.5: "tab:blue"}
-BLOCKS = {"toy2d": ("toy2d", "tanh", TOY_INITS), "mnist": ("mnist", "tanh", MNIST_INITS)}
+# The demos by their grid blocks (conf/study/katanforoosh2019.yaml), each with the inits it compares.
+BLOCKS = {"toy2d": TOY_INITS, "mnist": MNIST_INITS}
 
 
 # --- selections ---------------------------------------------------------------------------------------
@@ -64,22 +65,12 @@ _ANY = object()  # `shape` for "every shape" (toy_shapes itself)
 
 
 def _block(frame: pd.DataFrame, block: str, table: str, shape: str | None = None) -> pd.DataFrame:
-    """The rows of one of the article's demos (block 'toy2d' or 'mnist'); for toy2d, of one data.shape."""
-    data, activation, inits = BLOCKS[block]
-    what = f"{table} of the {data} {activation} runs with init in {', '.join(inits)}"
-    rows = require(select(frame, data=data, activation=activation, init=list(inits)), what)
-    if block == "toy2d":
-        rows = _one_shape(rows, shape, what)
-    # Another grid may share the data, activation and some inits (the smoke study's Table-1 block runs
-    # mnist tanh `standard` at depth 5): keep the (depth, width) that holds the most of this demo's inits.
-    present = rows.groupby(["depth", "width"])["init"].nunique()
-    best = present[present == present.max()]
-    if len(best) > 1:
-        found = ", ".join(f"depth {d} width {w}" for d, w in best.index)
-        raise ValueError(f"{what}: several configurations hold the most of these inits ({found}); "
-                         "the figure draws one")
-    depth, width = best.index[0]
-    return rows[(rows["depth"] == depth) & (rows["width"] == width)]
+    """The rows of one of the article's demos: the study's grid block `block` ('toy2d' or 'mnist', as
+    conf/study/katanforoosh2019.yaml names them); for toy2d, of one data.shape."""
+    inits = BLOCKS[block]
+    what = f"{table} of grid block {block!r} with init in {', '.join(inits)}"
+    rows = require(select(frame, block=block, init=list(inits)), what)
+    return _one_shape(rows, shape, what) if block == "toy2d" else rows
 
 
 def toy_shapes(tables: StudyTables) -> list[str | None]:
@@ -206,7 +197,7 @@ def std_ratio(tables: StudyTables, block: str = "mnist", step: int = 0,
     init, whose activations are all 0). < 1: the signal shrinks layer by layer; ≈ 1: it is kept."""
     profile = activation_profile(tables, block, step, shape)
     result = {}
-    for name in _present(profile, BLOCKS[block][2]):
+    for name in _present(profile, BLOCKS[block]):
         curve = profile[profile["init"] == name].set_index("layer")["std"]
         first, last = curve.loc[curve.index.min()], curve.loc[curve.index.max()]
         result[name] = float(last / first) if first > 0 else math.nan
@@ -219,7 +210,7 @@ def saturated_fraction(tables: StudyTables, block: str = "mnist", step: int = 0,
     (|a| > ~0.975) at `step`, averaged over seeds."""
     profile = activation_profile(tables, block, step, shape)
     result = {}
-    for name in _present(profile, BLOCKS[block][2]):
+    for name in _present(profile, BLOCKS[block]):
         curve = profile[profile["init"] == name]
         result[name] = {int(layer): float(frac)
                         for layer, frac in zip(curve["layer"], curve["frac_saturated"], strict=True)}
@@ -230,8 +221,8 @@ def saturated_fraction(tables: StudyTables, block: str = "mnist", step: int = 0,
 
 
 def _linear(frame: pd.DataFrame, table: str) -> pd.DataFrame:
-    what = f"{table} of the linear runs with init scaled_identity and an {SCALE_AXIS} axis"
-    rows = require(select(frame, activation="linear", init="scaled_identity"), what)
+    what = f"{table} of grid block 'linear' (init scaled_identity with an {SCALE_AXIS} axis)"
+    rows = require(select(frame, block="linear", init="scaled_identity"), what)
     if SCALE_AXIS not in rows or rows[SCALE_AXIS].isna().all():
         raise ValueError(f"no {SCALE_AXIS} column in the {table} of the linear runs; the study's grid must "
                          f"make {SCALE_AXIS} an axis ({SCALE_AXIS}: [1.5, 0.5])")
