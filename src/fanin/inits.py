@@ -8,6 +8,11 @@ wrong types, out-of-range values: one-line ValueErrors) and runs it under torch.
 `initialize(model, name, params, batch)` applies a scheme to every layer of a model and zeroes the
 biases (except for the mean_field_* schemes, which draw them); `scheme_variance` gives the Var(W) a
 scheme aims at, for predicted per-layer variances.
+
+Another package adds a scheme without editing this one: a `fanin.inits` entry point named like the scheme,
+whose value is the module (or the function in it) that calls `register` when imported; it is imported the
+first time its name is looked up (fanin.plugins). A name that is already registered cannot be registered
+again, so a plugin never replaces a built-in.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from fanin.plugins import load_plugin, plugins
+
 INIT_SCHEMES: dict[str, Callable[..., None]] = {}
 _RAW: dict[str, Callable[..., None]] = {}  # name -> the undecorated function
 _VARIANCE: dict[str, Callable[..., float] | None] = {}
@@ -32,6 +39,7 @@ _BIAS: dict[str, Callable[..., None]] = {}  # the few schemes that also draw the
 FAN_MODES = ("fan_in", "fan_out")
 _BOUNDS = {">= 0": lambda v: v >= 0, "> 0": lambda v: v > 0}
 DATA_DEPENDENT = ("lsuv",)
+PLUGIN_GROUP = "fanin.inits"
 
 
 def register(
@@ -48,6 +56,10 @@ def register(
 
     def decorate(fn: Callable[..., None]) -> Callable[..., None]:
         for name in names:
+            if name in INIT_SCHEMES:
+                raise ValueError(f"init {name!r} is already registered ({_RAW[name].__module__}."
+                                 f"{_RAW[name].__qualname__}); valid: a name that is not one of "
+                                 f"{', '.join(INIT_SCHEMES)}")
             _RAW[name], _VARIANCE[name], _RULES[name] = fn, variance, dict(rules or {})
             if bias is not None:
                 _BIAS[name] = bias
@@ -79,8 +91,17 @@ def _defaults(name: str) -> dict[str, Any]:
 
 
 def _check_name(name: str) -> str:
+    """`name`, registered: a built-in, or a plugin's (imported now if it was not yet)."""
+    if name in INIT_SCHEMES:
+        return name
+    point, _ = load_plugin(PLUGIN_GROUP, "init", name, BUILTIN)
+    if point is None:
+        others = [n for n in plugins(PLUGIN_GROUP, "init", BUILTIN) if n not in INIT_SCHEMES]
+        raise ValueError(f"unknown init {name!r}; valid: {', '.join([*INIT_SCHEMES, *others])}")
     if name not in INIT_SCHEMES:
-        raise ValueError(f"unknown init {name!r}; valid: {', '.join(INIT_SCHEMES)}")
+        raise ValueError(f"init plugin {name!r} (entry point {point.value!r} in group {PLUGIN_GROUP}) "
+                         f"registered no init {name!r}; valid: a module whose import runs "
+                         f"@fanin.inits.register({name!r}, variance=...)")
     return name
 
 
@@ -374,7 +395,15 @@ def _lsuv_rescale(model: nn.Module, batch: torch.Tensor, tol: float, max_iter: i
         model.train(training)
 
 
+BUILTIN = tuple(INIT_SCHEMES)  # every scheme above; a plugin's names come after these
+
 # --- public API ----------------------------------------------------------------------------------
+
+
+def scheme_params(name: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Scheme `name`'s full parameters (defaults filled in), each checked: what `initialize` will use. A
+    one-line ValueError for an unknown name (a plugin's is imported here) or parameter."""
+    return _resolve(name, params)
 
 
 def initialize(

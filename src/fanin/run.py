@@ -23,12 +23,13 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 from torch.utils.data import DataLoader
 
 from fanin import meanfield
+from fanin.activations import check_activation
 from fanin.config import group_arguments
 from fanin.contract import OPTIONAL_TABLES, TABLES
 from fanin.data import DataSplits, load_data, loader_arguments
 from fanin.devices import claim_device
 from fanin.identity import identity_overrides
-from fanin.inits import initialize, scheme_variance
+from fanin.inits import initialize, scheme_params, scheme_variance
 from fanin.io import remove_stale_temporaries, write_json, write_parquet, write_yaml
 from fanin.model import MLP
 from fanin.packing import PER_RUN_KEYS
@@ -102,9 +103,12 @@ def prepare(config: dict) -> tuple[DataSplits, MLP]:
 
 def check_config(config: dict) -> None:
     """Refuse, in one line naming the key, a config the run cannot use, before anything is loaded or written:
-    a key the model or the data set does not take (or lacks), and values out of range."""
+    a key the model, the data set or the init scheme does not take (or lacks), an unknown name (a plugin's
+    is imported here), and values out of range."""
     model_arguments(config)
+    check_activation(config["model"]["activation"])
     loader_arguments(config["data"])
+    scheme_params(config["init"]["name"], init_params(config))
     batch_size, max_steps = config["data"]["batch_size"], config["trainer"]["max_steps"]
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"data.batch_size={batch_size} is out of range; valid: an integer >= 1")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from fanin.train import CONF_DIR, check_choices, check_keys_and_types
+from fanin.train import CONF_DIR, check_choices, check_keys_and_types, config_roots
 
 USAGE = "usage: python -m fanin.train_pack [--threads N] --run DIR key=value ... [--run DIR key=value ...]"
 
@@ -51,7 +51,7 @@ def compose_run(overrides: list[str]) -> dict:
     with open_dict(cfg):
         del cfg["hydra"]
     config = OmegaConf.to_container(cfg, resolve=True)
-    check_keys_and_types(config, choices)
+    check_keys_and_types(config, choices, config_roots(overrides))
     return config
 
 

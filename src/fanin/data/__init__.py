@@ -4,14 +4,22 @@ Each loader takes its data set's config keys (conf/data/<name>.yaml, less GROUP_
 all of them and no others: the YAML file holds the defaults, and `load_data` refuses, in one line naming it
 and the valid ones, a key the loader does not take (a typo like data.valid_sise must not be swallowed) or
 one it lacks.
+
+Another package adds a data set without editing this one: a `fanin.data` entry point named like the data
+set, whose value is its `load` function (keyword-only parameters, the keys of its data group but GROUP_KEYS,
+returning DataSplits; fanin.data.splits.from_arrays builds one from numpy arrays), imported the first time
+its name is looked up (fanin.plugins). Its data group file, data/<name>.yaml, comes with the package, on
+Hydra's search path (hydra.searchpath=[pkg://<package>.conf]; see fanin.train).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib import import_module
 
 from fanin.config import group_arguments
 from fanin.data.splits import DataSplits
+from fanin.plugins import load_plugin, plugins
 
 LOADERS = {
     "shapeset": "fanin.data.shapeset_splits",
@@ -23,13 +31,24 @@ LOADERS = {
 # The data group's keys that are not its loader's: the data set's name (which loader), and the minibatch size
 # the run's training stream draws (fanin.training.stream).
 GROUP_KEYS = ("name", "batch_size")
+PLUGIN_GROUP = "fanin.data"
+_PLUGINS: dict[str, Callable[..., DataSplits]] = {}  # a plugin's name -> its load function, once imported
 
 
 def loader(name: str):
-    """The `load` function of data set `name`."""
-    if name not in LOADERS:
-        raise ValueError(f"unknown data {name!r}; valid: {', '.join(LOADERS)}")
-    return import_module(LOADERS[name]).load
+    """The `load` function of data set `name`: a built-in's, or a plugin's (imported now if not yet)."""
+    if name in LOADERS:
+        return import_module(LOADERS[name]).load
+    if name not in _PLUGINS:
+        point, load = load_plugin(PLUGIN_GROUP, "data", name, LOADERS)
+        if point is None:
+            valid = [*LOADERS, *plugins(PLUGIN_GROUP, "data", LOADERS)]
+            raise ValueError(f"unknown data {name!r}; valid: {', '.join(valid)}")
+        if not callable(load):
+            raise ValueError(f"data plugin {name!r} (entry point {point.value!r} in group {PLUGIN_GROUP}) is "
+                             f"a {type(load).__name__}; valid: its load function (module:load)")
+        _PLUGINS[name] = load
+    return _PLUGINS[name]
 
 
 def loader_arguments(group: dict) -> dict:
@@ -42,7 +61,11 @@ def loader_arguments(group: dict) -> dict:
 def load_data(name: str, **params) -> DataSplits:
     """Load data set `name`; `params` are the rest of its data group (root, valid_size, normalize, ...), so a
     run's whole group can be passed: `load_data(**config["data"])`."""
-    return loader(name)(**loader_arguments({"name": name, **params}))
+    splits = loader(name)(**loader_arguments({"name": name, **params}))
+    if not isinstance(splits, DataSplits):
+        raise ValueError(f"data {name!r}: its load function returned a {type(splits).__name__}; valid: a "
+                         "fanin.data.DataSplits (fanin.data.splits.from_arrays builds one)")
+    return splits
 
 
 __all__ = ["DataSplits", "GROUP_KEYS", "LOADERS", "load_data", "loader_arguments"]

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from fanin.activations import MAX_SLOPE, SATURATION_SLOPE, local_slope
+from fanin.activations import SATURATION_SLOPE, local_slope, max_slope
 from fanin.model import MLP
 from fanin.probes.layer_stats import QUANTITIES, layer_histograms, layer_statistics
 
@@ -38,7 +38,7 @@ def probe(model: MLP, x: torch.Tensor, y: torch.Tensor, bins: int) -> ProbeResul
             grads = torch.autograd.grad(cost, [*trace.preacts, *weights])
         depth = model.depth
         backprop, weight_grad = list(grads[: depth + 1]), [g / len(y) for g in grads[depth + 1 :]]
-        threshold = SATURATION_SLOPE * MAX_SLOPE[model.activation_name]
+        threshold = SATURATION_SLOPE * max_slope(model.activation_name)
         saturated = [local_slope(act, s) < threshold
                      for act, s in zip(model.acts, trace.preacts, strict=False)] + [None]
         values = {"preact": trace.preacts, "act": trace.acts, "backprop": backprop,
