@@ -127,7 +127,11 @@ def test_figures_draw_non_empty_axes(tables, name):
         assert any("×1 per layer" in label for label in labels)
     else:
         ax = axes[0]
-        assert len(ax.get_lines()) == 4  # 2 inits x (train, test)
+        curves = [line for line in ax.get_lines() if len(line.get_xdata())]  # not the legend's handles
+        assert len(curves) == 4  # 2 inits x (train, test)
+        # one colour per init, as INIT_PALETTE and the caption say (Xavier blue, He red); test dashed
+        assert {(line.get_color(), line.get_linestyle()) for line in curves} == {
+            (c, s) for c in ("tab:blue", "tab:red") for s in ("-", "--")}
         assert ax.collections, "several seeds: a band around each mean"
         annotation = "\n".join(t.get_text() for t in ax.texts)
         assert "He: 0.110" in annotation
@@ -221,8 +225,8 @@ def test_real_second_moment_halves_per_layer_for_xavier_and_stays_for_he(real_ta
 @pytest.mark.parametrize("name", FIGURES)
 def test_real_figures_draw(real_tables, name):
     fig = figure(name)(real_tables)
-    assert any(ax.get_lines() for ax in fig.axes)
-    assert np.isfinite([line.get_ydata() for ax in fig.axes for line in ax.get_lines()][0]).any()
+    curves = [line.get_ydata() for ax in fig.axes for line in ax.get_lines() if len(line.get_xdata())]
+    assert curves and np.isfinite(curves[0]).any()  # (seaborn's legend handles are empty lines)
 
 
 def test_figure_modules_import_neither_snakemake_nor_hydra():

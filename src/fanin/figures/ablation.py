@@ -20,9 +20,8 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from fanin.contract import RUN_TABLES
 from fanin.figures import register
-from fanin.figures.common import StudyTables, init_label, require
+from fanin.figures.common import StudyTables, init_label, last_rows, require, run_axes
 
 ROW = "init"
 COLUMNS = ("activation", "depth")
@@ -33,11 +32,6 @@ COLOR_LIMIT = 6.0  # decades: the gradient-ratio colours span at most +-COLOR_LI
 
 
 # --- runs and their axes ------------------------------------------------------------------------------
-
-
-def run_axes(frame: pd.DataFrame, table: str) -> list[str]:
-    """The run-axis columns of a study table: every column that is not one of the run's own columns."""
-    return [c for c in frame.columns if c not in RUN_TABLES[table]]
 
 
 def averaged_axes(frame: pd.DataFrame, table: str) -> dict[str, list]:
@@ -67,15 +61,11 @@ def final_test_errors(tables: StudyTables) -> pd.DataFrame:
     (a non-finite training loss: the run's own divergence criterion, read from the metrics table)."""
     metrics = require(tables.metrics, "metrics")
     axes = run_axes(metrics, "metrics")
-    rows = []
-    for key, run in metrics.groupby(axes, sort=False, dropna=False):
-        key = key if isinstance(key, tuple) else (key,)
-        test = run[run["split"] == "test"].sort_values("step")
-        train_loss = run.loc[run["split"] == "train", "loss"].to_numpy(float)
-        diverged = bool(len(train_loss)) and not np.all(np.isfinite(train_loss))
-        final = float(test["error"].iloc[-1]) if len(test) else math.nan
-        rows.append({**dict(zip(axes, key, strict=True)), "final_test_error": final, "diverged": diverged})
-    return pd.DataFrame(rows)
+    bad = metrics.assign(diverged=(metrics["split"] == "train") & ~np.isfinite(metrics["loss"].astype(float)))
+    runs = bad.groupby(axes, sort=False, dropna=False)["diverged"].any().reset_index()
+    final = last_rows(metrics[metrics["split"] == "test"], "metrics")
+    final = final[[*axes, "error"]].rename(columns={"error": "final_test_error"})
+    return runs.merge(final, on=axes, how="left")[[*axes, "final_test_error", "diverged"]]
 
 
 def gradient_ratios(tables: StudyTables) -> pd.DataFrame:
@@ -145,33 +135,24 @@ def _pivot(series: pd.Series) -> pd.DataFrame:
 
 def _heatmap(values: pd.DataFrame, labels: np.ndarray, title: str, cbar_label: str, extend: str = "neither",
              **heatmap_kwargs) -> plt.Figure:
+    """sns.heatmap of `values` (init rows, (activation, depth) columns), each cell annotated with its label;
+    a cell with no finite value shows the background and its label, if any ('div', 'n/a'), in colour."""
     n_rows, n_cols = values.shape
     width = max(6.0, 3.2 + 0.78 * n_cols)
     fig, ax = plt.subplots(figsize=(width, 2.2 + 0.36 * n_rows))
     ax.set_facecolor("0.92")  # empty and n/a cells show the background
     ax.grid(False)
     data = values.to_numpy(float)
-    sns.heatmap(data, mask=~np.isfinite(data), ax=ax, annot=False, linewidths=0.5, linecolor="white",
-                cbar_kws={"label": cbar_label, "shrink": 0.8, "extend": extend}, **heatmap_kwargs)
-    cmap, norm = ax.collections[0].cmap, ax.collections[0].norm
-    for i in range(n_rows):
-        for j in range(n_cols):
-            text = labels[i, j]
-            if not text:
-                continue
-            value = data[i, j]
-            if np.isfinite(value):
-                r, g, b, _ = cmap(norm(value))
-                color = "black" if 0.299 * r + 0.587 * g + 0.114 * b > 0.5 else "white"
-            else:
-                color = "tab:red" if text.startswith(DIVERGED) else "0.35"
-            ax.text(j + 0.5, i + 0.5, text, ha="center", va="center", fontsize=7, color=color)
-    ax.set_yticks(np.arange(n_rows) + 0.5)
-    ax.set_yticklabels([init_label(name) for name in values.index], rotation=0)
-    ax.set_xticks(np.arange(n_cols) + 0.5)
-    ax.set_xticklabels([f"{act}\n{depth}" for act, depth in values.columns], rotation=0)
-    ax.set_xlabel("activation / depth (hidden layers)")
-    ax.set_ylabel("init")
+    empty = ~np.isfinite(data)
+    sns.heatmap(data, mask=empty, ax=ax, annot=labels, fmt="", annot_kws={"fontsize": 7}, linewidths=0.5,
+                linecolor="white", cbar_kws={"label": cbar_label, "shrink": 0.8, "extend": extend},
+                yticklabels=[init_label(name) for name in values.index],
+                xticklabels=[f"{act}\n{depth}" for act, depth in values.columns], **heatmap_kwargs)
+    for i, j in zip(*np.nonzero(empty & (labels != "")), strict=True):  # seaborn annotates the others
+        ax.text(j + 0.5, i + 0.5, labels[i, j], ha="center", va="center", fontsize=7,
+                color="tab:red" if labels[i, j].startswith(DIVERGED) else "0.35")
+    ax.tick_params(axis="both", rotation=0)
+    ax.set(xlabel="activation / depth (hidden layers)", ylabel="init")
     activations = [act for act, _ in values.columns]
     for j in range(1, n_cols):
         if activations[j] != activations[j - 1]:
@@ -182,45 +163,46 @@ def _heatmap(values: pd.DataFrame, labels: np.ndarray, title: str, cbar_label: s
     return fig
 
 
+def _cell_labels(label, *matrices: pd.DataFrame) -> np.ndarray:
+    """`label(runs, k, value)` per cell of the (runs, count, value) matrices: the text each cell shows."""
+    with np.errstate(invalid="ignore"):  # NaN: a cell without runs or values
+        return np.vectorize(label, otypes=[object])(*(m.to_numpy(float) for m in matrices))
+
+
+def _error_label(n: float, k: float, value: float) -> str:
+    if not n > 0:
+        return ""  # no run in this cell
+    if k == n:
+        return DIVERGED
+    if k > 0:
+        return f"{value:.2f}\n({k:.0f}/{n:.0f} {DIVERGED})"
+    return f"{value:.2f}" if np.isfinite(value) else NOT_AVAILABLE
+
+
+def _ratio_label(n: float, k: float, value: float) -> str:
+    if not n > 0:
+        return ""
+    if not np.isfinite(value):
+        return NOT_AVAILABLE
+    return f"{value:+.1f}" + (f"\n({k:.0f} n/a)" if k > 0 else "")
+
+
 @register("ablation_heatmap_error")
 def draw_error(tables: StudyTables) -> plt.Figure:
     """Final test error per init x (activation, depth); diverged runs marked."""
     error, diverged, runs = error_matrix(tables)
-    labels = np.full(error.shape, "", dtype=object)
-    for i in range(error.shape[0]):
-        for j in range(error.shape[1]):
-            n, k, value = runs.iat[i, j], diverged.iat[i, j], error.iat[i, j]
-            if not np.isfinite(n) or n == 0:
-                continue  # no run in this cell
-            if k == n:
-                labels[i, j] = DIVERGED
-            elif k > 0:
-                labels[i, j] = f"{value:.2f}\n({k:.0f}/{n:.0f} {DIVERGED})"
-            elif np.isfinite(value):
-                labels[i, j] = f"{value:.2f}"
-            else:
-                labels[i, j] = NOT_AVAILABLE
     note = averaged_note(averaged_axes(tables.metrics, "metrics"))
     title = (f"Final test error per init × activation × depth ({note})\n"
              f"'{DIVERGED}': every run diverged (non-finite training loss); '(k/n {DIVERGED})': k of n runs "
              "diverged, mean over the others; blank: no run")
-    return _heatmap(error, labels, title, "final test error", cmap="mako_r", vmin=0.0, vmax=1.0)
+    return _heatmap(error, _cell_labels(_error_label, runs, diverged, error), title, "final test error",
+                    cmap="mako_r", vmin=0.0, vmax=1.0)
 
 
 @register("ablation_heatmap_gradient_ratio")
 def draw_gradient_ratio(tables: StudyTables) -> plt.Figure:
     """log10 std(dC/ds) layer 1 / last hidden layer at init: vanishing (< 0) or exploding (> 0) gradients."""
     ratio, missing, runs = gradient_ratio_matrix(tables)
-    labels = np.full(ratio.shape, "", dtype=object)
-    for i in range(ratio.shape[0]):
-        for j in range(ratio.shape[1]):
-            n, k, value = runs.iat[i, j], missing.iat[i, j], ratio.iat[i, j]
-            if not np.isfinite(n) or n == 0:
-                continue
-            if not np.isfinite(value):
-                labels[i, j] = NOT_AVAILABLE
-            else:
-                labels[i, j] = f"{value:+.1f}" + (f"\n({k:.0f} n/a)" if k > 0 else "")
     finite = ratio.to_numpy(float)
     finite = finite[np.isfinite(finite)]
     largest = float(np.abs(finite).max()) if len(finite) else 1.0
@@ -231,5 +213,6 @@ def draw_gradient_ratio(tables: StudyTables) -> plt.Figure:
              "< 0: vanishing toward the input, > 0: exploding; "
              f"'{NOT_AVAILABLE}': not finite (zero gradients give 0/0; "
              "a gradient below float32's range gives 0/x); blank: no run")
-    return _heatmap(ratio, labels, title, "log₁₀ std ratio", cmap="RdBu_r", center=0.0, vmin=-limit,
-                    vmax=limit, extend="both" if largest > limit else "neither")
+    return _heatmap(ratio, _cell_labels(_ratio_label, runs, missing, ratio), title, "log₁₀ std ratio",
+                    cmap="RdBu_r", center=0.0, vmin=-limit, vmax=limit,
+                    extend="both" if largest > limit else "neither")

@@ -18,24 +18,33 @@ import math
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+import seaborn as sns
 
-from fanin.contract import RUN_TABLES
 from fanin.figures import register
-from fanin.figures.common import StudyTables, init_label, require, select
+from fanin.figures.common import (
+    StudyTables,
+    first_step_staying_below,
+    hue_by_init,
+    init_label,
+    last_per_run,
+    legend_outside,
+    numbers_box,
+    present,
+    require,
+    seed_mean,
+    select,
+    short_label,
+    step_axis,
+    steps_text,
+)
 
-INITS = ("xavier_he_baseline", "he_normal")
+INITS = ("xavier_he_baseline", "he_normal")  # INIT_PALETTE: Xavier blue, He red, as the captions say
 ACTIVATION = "relu"
-COLORS = {"xavier_he_baseline": "tab:blue", "he_normal": "tab:red"}  # as the paper: ours red, Xavier blue
-SHORT = {"xavier_he_baseline": "Xavier", "he_normal": "He"}
 ERROR_THRESHOLD = 0.5  # "starts reducing the error": the first measured step with training error below this
+SPLITS = {"train": "training error", "test": "test error"}  # drawn solid and dashed
 
 
 # --- selections ---------------------------------------------------------------------------------------
-
-
-def run_axes(frame: pd.DataFrame, table: str) -> list[str]:
-    """The run-axis columns of a study table: every column that is not one of the run's own columns."""
-    return [c for c in frame.columns if c not in RUN_TABLES[table]]
 
 
 def _runs(frame: pd.DataFrame, depth: int, table: str) -> pd.DataFrame:
@@ -44,8 +53,7 @@ def _runs(frame: pd.DataFrame, depth: int, table: str) -> pd.DataFrame:
 
 
 def _inits(frame: pd.DataFrame) -> list[str]:
-    present = set(frame["init"])
-    return [name for name in INITS if name in present]
+    return present(frame, INITS)
 
 
 def _width(frame: pd.DataFrame, width: int | None) -> int:
@@ -67,29 +75,25 @@ def error_curves(tables: StudyTables, depth: int) -> pd.DataFrame:
     Columns: init, split, step, epoch, error_mean, error_std, runs.
     """
     rows = _runs(tables.metrics, depth, "metrics")
-    rows = rows[rows["split"].isin(["train", "test"])]
-    curves = rows.groupby(["init", "split", "step"], sort=True).agg(
-        epoch=("epoch", "mean"), error_mean=("error", "mean"), error_std=("error", "std"),
-        runs=("error", "size"))
-    return curves.reset_index()
+    return seed_mean(rows[rows["split"].isin(list(SPLITS))], "error", by=["init", "split", "step", "epoch"])
+
+
+def _final_error(tables: StudyTables, depth: int, split: str) -> dict[str, float]:
+    rows = _runs(tables.metrics, depth, "metrics")
+    rows = require(rows[rows["split"] == split], f"{SPLITS[split]} rows of the {depth}-layer runs")
+    final = last_per_run(rows, "error")
+    return {name: float(final[name]) for name in _inits(rows)}
 
 
 def final_train_error(tables: StudyTables, depth: int) -> dict[str, float]:
     """Per init: the training error of each run's last measurement (the mean over the minibatches since
     the previous one), averaged over seeds."""
-    rows = _runs(tables.metrics, depth, "metrics")
-    train = require(rows[rows["split"] == "train"], f"training-error rows of the {depth}-layer runs")
-    axes = run_axes(train, "metrics")
-    last = train.sort_values("step").groupby(axes, sort=False).tail(1)
-    return {name: float(last.loc[last["init"] == name, "error"].mean()) for name in _inits(last)}
+    return _final_error(tables, depth, "train")
 
 
 def final_test_error(tables: StudyTables, depth: int) -> dict[str, float]:
     """Per init: the test error at each run's last measurement, averaged over seeds."""
-    rows = _runs(tables.metrics, depth, "metrics")
-    test = require(rows[rows["split"] == "test"], f"test-error rows of the {depth}-layer runs")
-    last = test.sort_values("step").groupby(run_axes(test, "metrics"), sort=False).tail(1)
-    return {name: float(last.loc[last["init"] == name, "error"].mean()) for name in _inits(last)}
+    return _final_error(tables, depth, "test")
 
 
 def steps_to_error(tables: StudyTables, depth: int, threshold: float = ERROR_THRESHOLD,
@@ -99,16 +103,9 @@ def steps_to_error(tables: StudyTables, depth: int, threshold: float = ERROR_THR
     reducing the error. "Stays" keeps the noise of the first few minibatches (a training row at step 2
     is the error on 10 examples) from counting as progress."""
     curves = error_curves(tables, depth)
-    curves = curves[curves["split"] == split]
-    result = {}
-    for name in _inits(curves):
-        curve = curves[curves["init"] == name].sort_values("step")
-        above = curve["error_mean"].to_numpy() > threshold
-        # the measurements after the last one above the threshold
-        last_above = int(np.flatnonzero(above)[-1]) if above.any() else -1
-        steps = curve["step"].to_numpy()
-        result[name] = float(steps[last_above + 1]) if last_above + 1 < len(steps) else math.inf
-    return result
+    curves = curves[curves["split"] == split].set_index("step")
+    return {name: first_step_staying_below(curves.loc[curves["init"] == name, "error_mean"], threshold,
+                                           or_equal=True) for name in _inits(curves)}
 
 
 def _epoch_of_step(tables: StudyTables, depth: int, step: float) -> float:
@@ -133,9 +130,8 @@ def second_moment_profile(tables: StudyTables, depth: int, width: int | None = N
     rows = rows[rows["width"] == _width(rows, width)]
     with np.errstate(divide="ignore", invalid="ignore"):
         log2_m2 = np.log2(rows["mean"].to_numpy(float) ** 2 + rows["std"].to_numpy(float) ** 2)
-    rows = rows.assign(log2_m2=log2_m2)
-    profile = rows.groupby(["init", "layer"], sort=True).agg(
-        log2_m2=("log2_m2", "mean"), log2_m2_std=("log2_m2", "std"), runs=("log2_m2", "size")).reset_index()
+    profile = seed_mean(rows.assign(log2_m2=log2_m2), "log2_m2", by=["init", "layer"])
+    profile = profile.rename(columns={"log2_m2_mean": "log2_m2"})
     profile["m2"] = np.exp2(profile["log2_m2"])
     return profile
 
@@ -172,46 +168,36 @@ def theory_log2_slope(summary: pd.DataFrame, init: str, width: int) -> float:
 
 def _fmt_steps(tables: StudyTables, depth: int, step: float) -> str:
     if not math.isfinite(step):
-        return "never"
-    return f"step {step:.0f} (epoch {_epoch_of_step(tables, depth, step):.2g})"
+        return steps_text(step)
+    return f"{steps_text(step)} (epoch {_epoch_of_step(tables, depth, step):.2g})"
 
 
 def _error_figure(tables: StudyTables, depth: int, paper: str) -> plt.Figure:
-    curves = error_curves(tables, depth)
-    final = final_train_error(tables, depth)
-    final_test = final_test_error(tables, depth)
-    reach = steps_to_error(tables, depth)
+    """Training (solid) and test (dashed) error against epochs per init, seed mean ± sd, and the numbers."""
     metrics = _runs(tables.metrics, depth, "metrics")
+    rows = metrics[metrics["split"].isin(list(SPLITS))]
+    final, final_test = final_train_error(tables, depth), final_test_error(tables, depth)
+    reach = steps_to_error(tables, depth)
     seeds = metrics["seed"].nunique() if "seed" in metrics else 1
     widths = ", ".join(str(w) for w in sorted(metrics["width"].unique()))
     datasets = ", ".join(sorted(map(str, metrics["data"].unique()))) if "data" in metrics else "?"
 
     fig, ax = plt.subplots(figsize=(8.6, 4.4))
-    for name in _inits(curves):
-        for split, dashes, label in (("train", "-", "training error"), ("test", "--", "test error")):
-            curve = curves[(curves["init"] == name) & (curves["split"] == split)].sort_values("step")
-            if curve.empty:
-                continue
-            x, y = curve["epoch"].to_numpy(), curve["error_mean"].to_numpy()
-            ax.plot(x, y, dashes, color=COLORS[name], lw=1.8 if split == "train" else 1.3,
-                    label=f"{init_label(name)}: {label}")
-            if curve["runs"].max() > 1:
-                spread = curve["error_std"].fillna(0).to_numpy()
-                ax.fill_between(x, np.clip(y - spread, 0, 1), np.clip(y + spread, 0, 1), color=COLORS[name],
-                                alpha=0.18 if split == "train" else 0.08, lw=0)
-    lines = ["final training error:"] + [f"  {SHORT[n]}: {final[n]:.3f}" for n in final]
-    lines += ["final test error:"] + [f"  {SHORT[n]}: {final_test[n]:.3f}" for n in final_test]
+    sns.lineplot(rows, x="epoch", y="error", **hue_by_init(rows, INITS), style=rows["split"].map(SPLITS),
+                 style_order=list(SPLITS.values()), dashes={"training error": "", "test error": (4, 2)},
+                 size=rows["split"].map(SPLITS), size_order=list(SPLITS.values()),
+                 sizes={"training error": 1.8, "test error": 1.3},
+                 errorbar="sd", ax=ax)
+    lines = ["final training error:"] + [f"  {short_label(n)}: {final[n]:.3f}" for n in final]
+    lines += ["final test error:"] + [f"  {short_label(n)}: {final_test[n]:.3f}" for n in final_test]
     lines += [f"training error ≤ {ERROR_THRESHOLD:g} from:"]
-    lines += [f"  {SHORT[n]}: {_fmt_steps(tables, depth, reach[n])}" for n in reach]
-    ax.text(1.03, 0.42, "\n".join(lines), transform=ax.transAxes, ha="left", va="top", fontsize=8,
-            bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.9, "edgecolor": "0.7"})
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("error")
-    ax.set_ylim(0, 1.02)
-    ax.set_xlim(left=0)
+    lines += [f"  {short_label(n)}: {_fmt_steps(tables, depth, reach[n])}" for n in reach]
+    numbers_box(ax, lines, loc="outside lower right")
+    step_axis(ax, log=False, label="epoch")
+    ax.set(ylabel="error", ylim=(0, 1.02))
     band = f"mean ± std over {seeds} seeds" if seeds > 1 else "1 seed"
     ax.set_title(f"{depth}-layer ReLU MLP ({datasets}, width {widths}; {band})\n{paper}")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8, frameon=True)
+    legend_outside(ax, fontsize=8, title=None)
     fig.tight_layout()
     return fig
 
@@ -242,18 +228,18 @@ def draw_variance_by_layer(tables: StudyTables) -> plt.Figure:
         width = _width(_runs(tables.layer_stats, depth, "layer_stats"), None)
         slopes = second_moment_log2_slope(tables, depth)
         seeds = int(profile["runs"].max())
-        for name in _inits(profile):
-            curve = profile[profile["init"] == name].sort_values("layer")
-            curve = curve[np.isfinite(curve["log2_m2"])]
-            layers, m2 = curve["layer"].to_numpy(), curve["m2"].to_numpy()
-            ax.plot(layers, m2, "o", ms=4, color=COLORS[name],
-                    label=f"{init_label(name)}: measured (fit {slopes[name]:+.2f} log2/layer)")
-            factor = layer_factor(tables.summary, name, width)
-            anchor = curve.loc[curve["layer"] == 1, "m2"]
-            if len(anchor):
-                theory = anchor.iloc[0] * factor ** (layers - 1.0)
-                label = f"theory: ×{factor:g} per layer (n Var(W)/2, {math.log2(factor):+.0f} log2)"
-                ax.plot(layers, theory, "-", color=COLORS[name], lw=1.2, alpha=0.8, label=label)
+        profile = profile[np.isfinite(profile["log2_m2"])]
+        factor = {name: layer_factor(tables.summary, name, width) for name in _inits(profile)}
+        anchor = profile[profile["layer"] == 1].set_index("init")["m2"]  # the theory starts at layer 1
+        init = profile["init"]
+        profile = profile.assign(theory=init.map(anchor) * init.map(factor) ** (profile["layer"] - 1.0))
+        fit = {n: f"{init_label(n)}: measured (fit {slopes[n]:+.2f} log2/layer)" for n in factor}
+        law = {n: f"theory: ×{f:g} per layer (n Var(W)/2, {math.log2(f):+.0f} log2)"
+               for n, f in factor.items()}
+        sns.scatterplot(profile, x="layer", y="m2", s=20, lw=0, ax=ax,
+                        **hue_by_init(profile, INITS, labels=fit))
+        sns.lineplot(profile, x="layer", y="theory", lw=1.2, alpha=0.8, ax=ax,
+                     **hue_by_init(profile, INITS, labels=law))
         ax.axvline(depth + 0.5, color="0.6", lw=0.8, ls=":")
         ax.set_yscale("log", base=2)
         ax.set_xlabel(f"layer (1..{depth} hidden, {depth + 1} = output logits)")

@@ -23,7 +23,7 @@ import seaborn as sns
 from matplotlib.ticker import NullLocator, ScalarFormatter
 
 from fanin.figures import register
-from fanin.figures.common import StudyTables, require
+from fanin.figures.common import StudyTables, init_color, require
 
 SIGMA_W2 = "init.sigma_w2"
 SIGMA_B2 = "init.sigma_b2"
@@ -84,12 +84,16 @@ def length_map(tables: StudyTables) -> plt.Figure:
 
 @register("schoenholz2017_chi1")
 def chi1(tables: StudyTables) -> plt.Figure:
+    rows = signal_rows(tables)
+    deep = rows[rows["layer"] >= DEEP_FROM]
     chi = chi1_by_sigma_w2(tables)
     measured, predicted = critical_sigma_w2(chi, "chi1"), critical_sigma_w2(chi, "chi1_theory")
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    ax.plot(chi["sigma_w2_axis"], chi["chi1_theory"], color="black", lw=1.2, label="mean-field $\\chi_1$")
-    ax.errorbar(chi["sigma_w2_axis"], chi["chi1"], yerr=chi["chi1_sd"], fmt="o", color="tab:red", ms=5,
-                capsize=3, label=f"measured (layers ≥ {DEEP_FROM}, mean ± sd)")
+    sns.lineplot(deep, x="sigma_w2_axis", y="chi1_theory", errorbar=None, color="black", lw=1.2, ax=ax,
+                 label="mean-field $\\chi_1$")
+    sns.lineplot(deep, x="sigma_w2_axis", y="chi1", errorbar="sd", err_style="bars", linestyle="", marker="o",
+                 color="tab:red", ms=6, mew=0, err_kws={"capsize": 3}, ax=ax,
+                 label=f"measured (layers ≥ {DEEP_FROM}, mean ± sd)")
     ax.axhline(1.0, color="grey", ls="--", lw=0.8)
     ax.axvline(predicted, color="grey", ls=":", lw=0.8)
     ax.set(xlabel="$\\sigma_w^2$",
@@ -104,7 +108,7 @@ def chi1(tables: StudyTables) -> plt.Figure:
 
 ISOMETRY_BLOCKS = ("isometry_tanh", "isometry_relu", "isometry_linear")
 WEIGHTS = {"mean_field_normal": "Gaussian", "mean_field_orthogonal": "orthogonal"}
-WEIGHT_COLORS = {"Gaussian": "tab:blue", "orthogonal": "tab:red"}
+WEIGHT_COLORS = {weights: init_color(init) for init, weights in WEIGHTS.items()}  # blue, red (INIT_PALETTE)
 
 
 def spectrum_spread(tables: StudyTables) -> pd.DataFrame:
@@ -126,10 +130,11 @@ def spectrum_spread(tables: StudyTables) -> pd.DataFrame:
 def isometry(tables: StudyTables) -> plt.Figure:
     spread = spectrum_spread(tables)
     activations = [a for a in ("tanh", "relu", "linear") if a in set(spread["activation"])]
-    fig, axes = plt.subplots(1, len(activations), figsize=(4.0 * len(activations), 3.8), squeeze=False)
-    for ax, activation in zip(axes[0], activations, strict=True):
+    grid = sns.relplot(spread, x="layer", y="spread", hue="weights", palette=WEIGHT_COLORS, col="activation",
+                       col_order=activations, kind="line", marker="o", height=3.8, aspect=4.0 / 3.8,
+                       facet_kws={"sharex": False, "sharey": False})
+    for activation, ax in grid.axes_dict.items():
         rows = spread[spread["activation"] == activation]
-        sns.lineplot(rows, x="layer", y="spread", hue="weights", palette=WEIGHT_COLORS, marker="o", ax=ax)
         last = rows[rows["layer"] == rows["layer"].max()].set_index("weights")["spread"]
         numbers = ", ".join(f"{w} {v:.3g}" for w, v in last.items())
         ax.set(xscale="log", yscale="symlog", xlabel="layer l", ylabel="var(λ) / mean(λ)²",
@@ -137,11 +142,11 @@ def isometry(tables: StudyTables) -> plt.Figure:
         ax.set_xticks(sorted(rows["layer"].unique()))
         ax.xaxis.set_major_formatter(ScalarFormatter())
         ax.xaxis.set_minor_locator(NullLocator())
-        ax.legend(title=None, fontsize=8)
-    fig.suptitle("Pennington et al. (2017): the spread of the squared singular values λ of ∂s$^l$/∂s$^1$ "
-                 "(0: dynamical isometry)", fontsize=10)
-    fig.tight_layout()
-    return fig
+    grid.legend.set_title(None)
+    grid.figure.suptitle("Pennington et al. (2017): the spread of the squared singular values λ of "
+                         "∂s$^l$/∂s$^1$ (0: dynamical isometry)", fontsize=10)
+    grid.tight_layout()
+    return grid.figure
 
 
 # --- trainability (Schoenholz et al. 2017) ----------------------------------------------------------------
