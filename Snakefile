@@ -7,7 +7,7 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
-configfile: "workflow/config.yaml"
+configfile: "config/config.yaml"
 
 
 report: "workflow/report/workflow.rst"

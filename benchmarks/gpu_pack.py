@@ -37,7 +37,7 @@ PAPER_RUNS = 5 * 5 * 3
 
 def shapeset_block() -> list[list[str]]:
     """The overrides of the quick scale's five 5 x 1000 Shapeset runs."""
-    runs = [r for r in expand_study(REPO / "conf", "glorot2010", "quick")
+    runs = [r for r in expand_study(REPO / "config" / "studies", "glorot2010", "quick")
             if r.axes["data"] == "shapeset" and r.axes["depth"] == 5]
     assert len(runs) == 5, [r.run_id for r in runs]
     return [list(r.overrides) for r in runs]

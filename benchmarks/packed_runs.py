@@ -42,10 +42,10 @@ def pipeline_training(study: str, scale: str, cores: int, pack_size: int | None)
     with tempfile.TemporaryDirectory() as tmp:
         where = Path(tmp)
         shutil.copy(REPO / "Snakefile", where)
-        for folder in ("workflow", "conf"):
+        for folder in ("workflow", "conf", "config"):
             shutil.copytree(REPO / folder, where / folder)
         targets = [f"results/{scale}/{study}/runs/{run.run_id}/summary.json"
-                   for run in expand_study(REPO / "conf", study, scale)]
+                   for run in expand_study(REPO / "config" / "studies", study, scale)]
         config = ["--config", f"studies=[{study}]", f"scale={scale}", "results=results"]
         if pack_size is not None:
             config.append(f"pack_size={pack_size}")
@@ -117,7 +117,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)  # as every pipeline job
     if not args.skip_pipeline:
-        n = len(expand_study(REPO / "conf", args.study, args.scale))
+        n = len(expand_study(REPO / "config" / "studies", args.study, args.scale))
         solo = pipeline_training(args.study, args.scale, args.cores, pack_size=1)
         packed = pipeline_training(args.study, args.scale, args.cores, pack_size=None)
         print(f"{args.study} at {args.scale}: {n} runs on {args.cores} cores; "

@@ -45,7 +45,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         where = Path(tmp)
         shutil.copy(REPO / "Snakefile", where)
-        for folder in ("workflow", "conf"):
+        for folder in ("workflow", "conf", "config"):
             shutil.copytree(REPO / folder, where / folder)
         dag = [snakemake(where, "-n", "--cores", "1") for _ in range(3)]
         print(f"DAG (dry run, default studies at quick scale): {statistics.median(dag):.2f} s (median of 3)")

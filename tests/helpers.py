@@ -19,7 +19,9 @@ import yaml
 from fanin.contract import TABLES
 
 REPO = Path(__file__).resolve().parents[1]
-CONF_DIR = REPO / "conf"
+CONF_DIR = REPO / "conf"  # Hydra's: one run
+STUDIES = Path("config") / "studies"  # the pipeline's study files, below a workflow's folder
+STUDIES_DIR = REPO / STUDIES
 
 
 def compose(*overrides: str) -> dict:
@@ -42,13 +44,13 @@ KILLABLE_PACK = (*SMALL_RUN, "trainer.max_steps=1500", "probe.every=500",
 
 
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
-PACK_SIZE = yaml.safe_load((REPO / "workflow" / "config.yaml").read_text())["pack_size"]
+PACK_SIZE = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["pack_size"]
 
 
 def workflow_copy(tmp_path: Path) -> Path:
     for name in ("Snakefile",):
         shutil.copy(REPO / name, tmp_path / name)
-    for folder in ("workflow", "conf"):
+    for folder in ("workflow", "conf", "config"):
         shutil.copytree(REPO / folder, tmp_path / folder)
     return tmp_path
 

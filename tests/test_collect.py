@@ -12,7 +12,7 @@ import pytest
 from fanin.collect import collect
 from fanin.run import train_run
 from fanin.studies import Run, available_studies, expand_study, load_study, run_id
-from tests.helpers import CONF_DIR, SMALL_RUN, compose
+from tests.helpers import SMALL_RUN, STUDIES_DIR, compose
 
 
 @pytest.fixture(scope="module")
@@ -47,11 +47,11 @@ def study_axis_names(study: dict) -> set[str]:
 
 
 @pytest.mark.parametrize("scale", ["smoke", "quick"])
-@pytest.mark.parametrize("study", available_studies(CONF_DIR))
+@pytest.mark.parametrize("study", available_studies(STUDIES_DIR))
 def test_every_run_folder_names_each_axis_as_the_study_file_does(study, scale):
     """One name per axis: each key=value part of a run folder is an axis of the study, spelt as there."""
-    names = study_axis_names(load_study(CONF_DIR, study))
-    for run in expand_study(CONF_DIR, study, scale):
+    names = study_axis_names(load_study(STUDIES_DIR, study))
+    for run in expand_study(STUDIES_DIR, study, scale):
         keys = [part.partition("=")[0] for part in run.run_id.split("/")]
         assert set(keys) <= names, (run.run_id, sorted(names))
         assert sorted(keys) == sorted(run.axes), run.run_id
@@ -77,7 +77,7 @@ def test_the_run_table_row_carries_the_folder_the_block_and_the_typed_axes():
     row = Run("s", axes, (), block="deep").row()
     assert row == {"run": run_id(axes), "block": "deep", "data": "shapeset", "activation": "tanh",
                    "init": "orthogonal", "depth": 5, "width": 1000, "seed": 0, "init.scale": 1.5}
-    assert [r.block for r in expand_study(CONF_DIR, "glorot2010", "quick")][:2] == ["tanh", "tanh_n"]
+    assert [r.block for r in expand_study(STUDIES_DIR, "glorot2010", "quick")][:2] == ["tanh", "tanh_n"]
 
 
 def test_study_tables_have_one_column_per_axis(study_dir):
@@ -123,18 +123,28 @@ def test_summary_gives_mean_and_std_over_seeds_per_configuration(study_dir):
 
 
 def test_a_study_scale_replaces_axis_values_and_adds_overrides():
-    quick = expand_study(CONF_DIR, "he2015", "quick")
-    paper = expand_study(CONF_DIR, "he2015", "paper")
+    quick = expand_study(STUDIES_DIR, "he2015", "quick")
+    paper = expand_study(STUDIES_DIR, "he2015", "paper")
     assert {r.axes["seed"] for r in quick} == {0} and {r.axes["seed"] for r in paper} == {0, 1, 2}
     assert {r.axes["width"] for r in paper} == {1000}
     assert all("trainer.max_steps=4000" in r.overrides for r in quick)
 
 
-def test_an_unknown_study_key_is_refused(tmp_path):
-    (tmp_path / "study").mkdir()
-    (tmp_path / "study" / "bad.yaml").write_text("grid: []\nfigure: [x]\n")
-    with pytest.raises(ValueError, match="study bad: unknown key\\(s\\) figure; valid: description, figures"):
+@pytest.mark.parametrize(("text", "message"), [
+    ("grid: []\nfigure: [x]\n",
+     "study bad: unknown key(s) figure; valid: description, figures, grid, overrides, scales"),
+    ("grid:\n- axes: {data: digits}\n  overides: {x: 1}\n",
+     "study bad, grid[0]: unknown key(s) overides; valid: axes, name, overrides, scales"),
+    ("grid:\n- axes: {data: digits}\n  scales: {quick: {resource: {runtime: 1}}}\n",
+     "study bad, grid[0].scales.quick: unknown key(s) resource; valid: axes, overrides, resources"),
+    ("grid:\n- axes: {data: digits}\nscales: {huge: {}}\n",
+     "study bad, scales: unknown scale 'huge'; valid: smoke, quick, long, paper"),
+])
+def test_a_study_file_out_of_its_schema_is_refused_in_one_line_naming_where(tmp_path, text, message):
+    (tmp_path / "bad.yaml").write_text(text)
+    with pytest.raises(ValueError) as error:
         expand_study(tmp_path, "bad", "quick")
+    assert str(error.value) == message
 
 
 def test_summary_marks_the_learning_rate_the_validation_set_selects(tmp_path):

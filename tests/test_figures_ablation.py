@@ -13,7 +13,7 @@ from fanin.figures import FIGURES, ablation, figure
 from fanin.figures.common import StudyTables
 from fanin.inits import INIT_SCHEMES
 from fanin.studies import expand_study, study_figures
-from tests.helpers import CONF_DIR, REPO
+from tests.helpers import REPO, STUDIES_DIR
 
 NAMES = ("ablation_heatmap_error", "ablation_heatmap_gradient_ratio")
 INITS = ("zeros", "glorot_uniform", "he_normal")
@@ -146,19 +146,20 @@ def test_missing_tables_are_a_clear_error():
 
 
 def test_the_ablation_study_covers_every_registered_init():
-    counts = {scale: len(expand_study(CONF_DIR, "ablation", scale)) for scale in ("smoke", "quick", "paper")}
+    counts = {scale: len(expand_study(STUDIES_DIR, "ablation", scale))
+              for scale in ("smoke", "quick", "paper")}
     n = len(INIT_SCHEMES)
     assert counts == {"smoke": 3 * 2 * 1, "quick": n * 2 * 2, "paper": n * 3 * 4 * 3}
-    quick = expand_study(CONF_DIR, "ablation", "quick")
+    quick = expand_study(STUDIES_DIR, "ablation", "quick")
     assert {run.axes["init"] for run in quick} == set(INIT_SCHEMES)
     assert {run.axes["depth"] for run in quick} == {5, 22}
-    paper = expand_study(CONF_DIR, "ablation", "paper")
+    paper = expand_study(STUDIES_DIR, "ablation", "paper")
     assert {run.axes["depth"] for run in paper} == {5, 10, 15, 22}
     assert "trainer.max_steps=5000" in paper[0].overrides
 
 
 def test_every_figure_is_registered_and_has_a_caption():
-    names = [*study_figures(CONF_DIR, "ablation"),
+    names = [*study_figures(STUDIES_DIR, "ablation"),
              "he2015_fig2_22_layers", "he2015_fig3_30_layers", "he2015_variance_by_layer"]
     for name in names:
         assert figure(name) is FIGURES[name]  # imports its module by prefix; an unknown name raises
@@ -174,7 +175,7 @@ def test_smoke_ablation_runs_and_draws(tmp_path):
     from fanin.studies import run_table
     from tests.helpers import compose
 
-    runs = expand_study(CONF_DIR, "ablation", "smoke")
+    runs = expand_study(STUDIES_DIR, "ablation", "smoke")
     for run in runs:
         train_run(compose(*run.overrides, "threads=1"), tmp_path / "runs" / run.run_id)
     collect(tmp_path / "runs", run_table(runs), tmp_path / "tables")

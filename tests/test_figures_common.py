@@ -26,7 +26,7 @@ from fanin.figures.common import (
     step_axis,
 )
 from fanin.studies import expand_study
-from tests.helpers import CONF_DIR
+from tests.helpers import STUDIES_DIR
 
 
 def metrics(runs: dict[tuple, list[tuple[int, float]]], extra: dict | None = None) -> pd.DataFrame:
@@ -114,9 +114,9 @@ def test_the_curve_is_read_in_step_order():
 def test_every_registered_init_and_every_init_of_a_study_has_its_own_colour():
     from fanin.inits import INIT_SCHEMES
 
-    studies = [p.stem for p in (CONF_DIR / "study").glob("*.yaml")]
+    studies = [p.stem for p in STUDIES_DIR.glob("*.yaml")]
     used = {run.axes["init"] for study in studies for scale in ("smoke", "quick", "paper")
-            for run in expand_study(CONF_DIR, study, scale)}
+            for run in expand_study(STUDIES_DIR, study, scale)}
     assert set(INIT_SCHEMES) <= set(INIT_PALETTE) and used <= set(INIT_PALETTE), (
         sorted(set(INIT_SCHEMES) - set(INIT_PALETTE)), sorted(used - set(INIT_PALETTE)))
     colours = [mcolors.to_hex(c) for c in INIT_PALETTE.values()]

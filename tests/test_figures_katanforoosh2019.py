@@ -14,7 +14,7 @@ from fanin.figures import figure
 from fanin.figures import katanforoosh2019 as kk
 from fanin.figures.common import StudyTables
 from fanin.studies import expand_study, study_figures
-from tests.helpers import CONF_DIR, REPO
+from tests.helpers import REPO, STUDIES_DIR
 
 FIGURES = ("katanforoosh2019_toy2d_cost", "katanforoosh2019_toy2d_boundaries",
            "katanforoosh2019_linear_exploding_vanishing", "katanforoosh2019_mnist_activations")
@@ -262,14 +262,14 @@ def test_missing_runs_are_clear_errors_not_blank_figures(tables):
 
 
 def test_study_file_expands_at_every_scale_and_names_captioned_figures():
-    counts = {scale: len(expand_study(CONF_DIR, "katanforoosh2019", scale))
+    counts = {scale: len(expand_study(STUDIES_DIR, "katanforoosh2019", scale))
               for scale in ("smoke", "quick", "paper")}
     assert counts == {"smoke": 10, "quick": 14, "paper": 42}
-    quick = expand_study(CONF_DIR, "katanforoosh2019", "quick")
+    quick = expand_study(STUDIES_DIR, "katanforoosh2019", "quick")
     linear = [run for run in quick if run.axes["activation"] == "linear"]
     assert sorted(run.axes["init.scale"] for run in linear) == [0.5, 1.5]
     assert all(run.axes["depth"] == 9 and run.axes["width"] == 2 for run in linear)
-    for name in study_figures(CONF_DIR, "katanforoosh2019"):
+    for name in study_figures(STUDIES_DIR, "katanforoosh2019"):
         assert name in FIGURES
         figure(name)
         caption = REPO / "workflow" / "report" / f"{name}.rst"
@@ -302,7 +302,7 @@ def real_tables(tmp_path_factory) -> StudyTables:
     from tests.helpers import compose
 
     root = tmp_path_factory.mktemp("katanforoosh2019")
-    runs = expand_study(CONF_DIR, "katanforoosh2019", "quick")
+    runs = expand_study(STUDIES_DIR, "katanforoosh2019", "quick")
     for run in runs:
         overrides = [o for o in run.overrides if not o.startswith("trainer.max_steps=")]
         steps = REAL_STEPS[_block_of(run)]

@@ -14,8 +14,9 @@ from fanin.studies import Run
 
 SIGMA_W2 = (1.0, 1.5, 1.761, 2.0, 3.0)
 ISOMETRY = {"tanh": (1.18919, 0.001), "relu": (2.0, 0.0), "linear": (1.0, 0.0)}  # each at criticality
-# The trainability block's quick budget (conf/study/schoenholz2017.yaml) on a corner of its grid: σ_w² in the
-# ordered phase (6 ξ_c = 21.8 layers), at the critical point and in the chaotic phase (41.9), 10 and 40 deep.
+# The trainability block's quick budget (config/studies/schoenholz2017.yaml) on a corner of its grid: σ_w² in
+# the ordered phase (6 ξ_c = 21.8 layers), at the critical point and in the chaotic phase (41.9), 10 and 40
+# deep.
 TRAINABILITY_SIGMA_W2 = (1.0, 1.761, 4.0)
 TRAINABILITY_DEPTHS = (10, 40)
 TRAINABILITY_BUDGET = ("trainer.max_steps=300", "data.batch_size=32", "optim.lr=0.01", "probe.every=100",

@@ -22,7 +22,7 @@ import pytest
 from fanin.figures import glorot2010 as g
 from fanin.figures.common import StudyTables
 from fanin.studies import expand_study
-from tests.helpers import CONF_DIR
+from tests.helpers import STUDIES_DIR
 
 pytestmark = pytest.mark.quick_scale
 LEARNERS = ("Tanh N", "Softsign N", "Softsign")
@@ -52,7 +52,7 @@ def final(tables) -> dict[str, float]:
 def setting(key: str, scale: str = "quick") -> int:
     """A Shapeset model's setting at `scale` (quick: the smallest that these tests accept), as the
     study says."""
-    run = next(r for r in expand_study(CONF_DIR, "glorot2010", scale)
+    run = next(r for r in expand_study(STUDIES_DIR, "glorot2010", scale)
                if r.axes["data"] == "shapeset" and r.axes["depth"] == 5)
     return int(next(o for o in reversed(run.overrides) if o.startswith(f"{key}=")).split("=")[1])
 

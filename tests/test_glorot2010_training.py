@@ -16,14 +16,14 @@ import sys
 import pytest
 
 from fanin.studies import expand_study
-from tests.helpers import CONF_DIR
+from tests.helpers import STUDIES_DIR
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def tanh_summaries(tmp_path_factory) -> dict[str, dict]:
-    runs = {run.axes["init"]: run for run in expand_study(CONF_DIR, "glorot2010", "quick")
+    runs = {run.axes["init"]: run for run in expand_study(STUDIES_DIR, "glorot2010", "quick")
             if run.axes["data"] == "shapeset" and run.axes["activation"] == "tanh" and run.axes["depth"] == 5}
     assert set(runs) == {"standard", "glorot_uniform"}
     root = tmp_path_factory.mktemp("tanh")

@@ -10,10 +10,10 @@ from fanin.contract import TABLES
 from fanin.identity import identity_overrides, is_complete
 from fanin.packing import even_chunks, pack_key, pack_resources, plan_packs, read_plan, write_plan
 from fanin.studies import expand_study
-from tests.helpers import CONF_DIR
+from tests.helpers import STUDIES_DIR
 
-ABLATION = expand_study(CONF_DIR, "ablation", "quick")
-GLOROT = expand_study(CONF_DIR, "glorot2010", "quick")
+ABLATION = expand_study(STUDIES_DIR, "ablation", "quick")
+GLOROT = expand_study(STUDIES_DIR, "glorot2010", "quick")
 
 
 @pytest.mark.parametrize("runs", [ABLATION, GLOROT], ids=["ablation", "glorot2010"])

@@ -21,9 +21,10 @@ from fanin.packing import plan_packs
 from fanin.studies import SCALES, available_studies, expand_study, study_figures
 from tests import report_browser
 from tests.helpers import (
-    CONF_DIR,
     PACK_SIZE,
     REPO,
+    STUDIES,
+    STUDIES_DIR,
     grid_block,
     job_counts,
     skip_or_fail,
@@ -32,7 +33,7 @@ from tests.helpers import (
     workflow_copy,
 )
 
-STUDIES = [s for s in available_studies(CONF_DIR)]
+STUDY_NAMES = available_studies(STUDIES_DIR)
 
 @pytest.fixture(scope="module")
 def workflow_dir(tmp_path_factory) -> Path:
@@ -40,14 +41,14 @@ def workflow_dir(tmp_path_factory) -> Path:
 
 
 @pytest.mark.parametrize("scale", SCALES)
-@pytest.mark.parametrize("study", STUDIES)
+@pytest.mark.parametrize("study", STUDY_NAMES)
 def test_every_study_dry_runs_with_the_expected_jobs(workflow_dir, study, scale):
     result = snakemake(workflow_dir, "-n", "--config", f"studies=[{study}]", f"scale={scale}",
                        f"results={workflow_dir / 'dry'}")
     assert result.returncode == 0, result.stderr[-2000:]
     counts = job_counts(result.stdout)
-    runs = expand_study(CONF_DIR, study, scale)
-    figures = study_figures(CONF_DIR, study)
+    runs = expand_study(STUDIES_DIR, study, scale)
+    figures = study_figures(STUDIES_DIR, study)
     assert sorted(trained_runs(result.stdout, study)) == sorted(r.run_id for r in runs)
     assert counts.get("train") == len(plan_packs(runs, PACK_SIZE, slots=2))
     assert counts.get("collect") == 1
@@ -55,7 +56,7 @@ def test_every_study_dry_runs_with_the_expected_jobs(workflow_dir, study, scale)
 
 
 def test_he2015_quick_has_two_depths_times_two_inits():
-    runs = expand_study(CONF_DIR, "he2015", "quick")
+    runs = expand_study(STUDIES_DIR, "he2015", "quick")
     assert sorted((r.axes["depth"], r.axes["init"]) for r in runs) == [
         (22, "he_normal"), (22, "xavier_he_baseline"), (30, "he_normal"), (30, "xavier_he_baseline")]
 
@@ -101,9 +102,9 @@ def test_the_smoke_study_produces_every_table_and_figure(smoke_results):
     axes = {k for row in rows for k in row} - {"run", "block"}
     for frame in (pd.read_parquet(tables / "metrics.parquet"), summary):
         assert axes <= set(frame.columns), sorted(axes - set(frame.columns))
-    runs = expand_study(smoke_results / "conf", "smoke", "smoke")
+    runs = expand_study(smoke_results / STUDIES, "smoke", "smoke")
     assert (summary.level == "run").sum() == len(runs)
-    for figure in study_figures(smoke_results / "conf", "smoke"):
+    for figure in study_figures(smoke_results / STUDIES, "smoke"):
         for suffix in (".png", ".pdf"):
             path = smoke_results / "results" / "smoke" / "smoke" / "figures" / f"{figure}{suffix}"
             assert path.stat().st_size > 1000, path
@@ -118,7 +119,7 @@ def test_every_figure_draws_non_empty_axes_from_the_smoke_tables(smoke_results):
     from fanin.figures.common import StudyTables
 
     tables = StudyTables.load(smoke_results / "results" / "smoke" / "smoke" / "tables")
-    for name in study_figures(smoke_results / "conf", "smoke"):
+    for name in study_figures(smoke_results / STUDIES, "smoke"):
         drawn = figure(name)(tables)
         fig = drawn[0] if isinstance(drawn, tuple) else drawn
         axes = [ax for ax in fig.axes if ax.get_visible()]
@@ -137,7 +138,7 @@ def test_rerunning_is_a_no_op(smoke_results):
 
 @pytest.mark.slow
 def test_adding_a_seed_reruns_only_the_new_runs_and_what_is_downstream(smoke_results):
-    study_file = smoke_results / "conf" / "study" / "smoke.yaml"
+    study_file = smoke_results / STUDIES / "smoke.yaml"
     original = study_file.read_text()
     study = yaml.safe_load(original)
     grid_block(study, "table1_mnist")["axes"]["seed"] = [0, 1]  # 4 configurations, 2 data sets
@@ -145,7 +146,7 @@ def test_adding_a_seed_reruns_only_the_new_runs_and_what_is_downstream(smoke_res
         study_file.write_text(yaml.safe_dump(study, sort_keys=False))
         result = snakemake(smoke_results, "-n", "--config", "studies=[smoke]", "scale=smoke",
                            "results=results")
-        new = [r for r in expand_study(smoke_results / "conf", "smoke", "smoke") if r.axes["seed"] == 1]
+        new = [r for r in expand_study(smoke_results / STUDIES, "smoke", "smoke") if r.axes["seed"] == 1]
     finally:
         study_file.write_text(original)
     counts = job_counts(result.stdout)
@@ -159,7 +160,7 @@ def test_adding_a_seed_reruns_only_the_new_runs_and_what_is_downstream(smoke_res
 @pytest.mark.slow
 def test_a_run_whose_overrides_change_trains_again(smoke_results):
     # Same folder, other numbers: a finished run is the run table's only if it was trained as the table says.
-    study_file = smoke_results / "conf" / "study" / "smoke.yaml"
+    study_file = smoke_results / STUDIES / "smoke.yaml"
     original = study_file.read_text()
     study = yaml.safe_load(original)
     grid_block(study, "fig1_fig5").setdefault("overrides", {})["optim.momentum"] = 0.5
@@ -186,7 +187,7 @@ def smoke_report(smoke_results) -> Path:
 @pytest.mark.slow
 def test_the_report_gathers_every_figure_with_its_caption(smoke_results, smoke_report):
     html = smoke_report.read_text(errors="replace")
-    for figure in study_figures(smoke_results / "conf", "smoke"):
+    for figure in study_figures(smoke_results / STUDIES, "smoke"):
         assert f"{figure}.png" in html, figure
 
 
@@ -195,7 +196,7 @@ def test_the_report_shows_every_figure_and_caption_in_a_real_browser(smoke_resul
     # What a researcher sees: Chromium opens the page, shows each figure (decoded, non-empty) and its caption,
     # rendered from workflow/report/<figure>.rst without an error block, and logs no error.
     browser = browser_or_skip()
-    figures = study_figures(smoke_results / "conf", "smoke")
+    figures = study_figures(smoke_results / STUDIES, "smoke")
     view = browser.read_report(smoke_report, "smoke", figures)
     assert view.errors == []
     assert list(view.figures) == figures
@@ -219,8 +220,8 @@ def browser_or_skip():
 
 
 def test_every_figure_of_every_study_has_a_caption():
-    for study in STUDIES:
-        for figure in study_figures(CONF_DIR, study):
+    for study in STUDY_NAMES:
+        for figure in study_figures(STUDIES_DIR, study):
             assert (REPO / "workflow" / "report" / f"{figure}.rst").is_file(), figure
 
 

@@ -184,9 +184,9 @@ def test_a_study_of_plugin_names_trains_as_a_pack_as_the_pipeline_runs_it(site, 
     from fanin.studies import expand_study
 
     axes = {"data": "spiral2d", "depth": 2, "width": 16, "seed": 0}
-    conf = tmp_path / "conf"
-    (conf / "study").mkdir(parents=True)
-    (conf / "study" / "plugins.yaml").write_text(yaml.safe_dump({
+    studies = tmp_path / "studies"
+    studies.mkdir()
+    (studies / "plugins.yaml").write_text(yaml.safe_dump({
         "description": "a user's init, activation and data set beside fanin's",
         "overrides": {"hydra.searchpath": f"[file://{EXAMPLE_CONF}]", "trainer.max_steps": 20,
                       "probe.every": 20, "probe.size": 50, "probe.bins": 10, "probe.jacobian_steps": "[]"},
@@ -194,7 +194,7 @@ def test_a_study_of_plugin_names_trains_as_a_pack_as_the_pipeline_runs_it(site, 
                   "overrides": {"init.gain": GAIN}},
                  {"axes": {**axes, "activation": "selu", "init": "glorot_uniform"}}],
     }))
-    runs = expand_study(conf, "plugins", "quick")
+    runs = expand_study(studies, "plugins", "quick")
     (pack,) = plan_packs(runs, 8, 1)
     argv = ["--threads", "1"]
     for run in pack:

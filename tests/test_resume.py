@@ -23,6 +23,7 @@ from fanin.training.stream import TrainStream
 from tests.helpers import (
     RESUME_STUDY,
     SMALL_RUN,
+    STUDIES,
     assert_same_tables,
     checkpoint_step,
     compose,
@@ -134,7 +135,7 @@ def test_sigterm_saves_the_step_it_stops_at_and_the_run_resumes_from_there(tmp_p
 @pytest.mark.slow
 def test_a_workflow_killed_mid_training_resumes_the_run_when_started_again(tmp_path):
     where = workflow_copy(tmp_path)
-    (where / "conf" / "study" / "resume.yaml").write_text(yaml.safe_dump(RESUME_STUDY, sort_keys=False))
+    (where / STUDIES / "resume.yaml").write_text(yaml.safe_dump(RESUME_STUDY, sort_keys=False))
     config = ("--config", "studies=[resume]", "scale=smoke")
     reference = snakemake(where, *config, "results=reference")
     assert reference.returncode == 0, reference.stderr[-3000:]

@@ -14,18 +14,18 @@ import pytest
 import yaml
 
 from fanin.studies import expand_study
-from tests.helpers import snakemake, workflow_copy
+from tests.helpers import STUDIES, snakemake, workflow_copy
 
 PAYLOADS = ["$(touch {marker})", "`touch {marker}`", "x; touch {marker}", "x' ; touch {marker} ; '",
             'x" ; touch {marker} ; "']
 
 
 def smoke_study(where: Path) -> dict:
-    return yaml.safe_load((where / "conf" / "study" / "smoke.yaml").read_text())
+    return yaml.safe_load((where / STUDIES / "smoke.yaml").read_text())
 
 
 def write_study(where: Path, study: dict) -> None:
-    (where / "conf" / "study" / "smoke.yaml").write_text(yaml.safe_dump(study))
+    (where / STUDIES / "smoke.yaml").write_text(yaml.safe_dump(study))
 
 
 @pytest.fixture
@@ -84,4 +84,4 @@ def test_the_run_folder_reaches_the_shell_quoted(workflow):
              if "fanin.train_pack" in line]
     folders = [w[i + 1] for w in words for i, word in enumerate(w) if word == "--run"]
     assert sorted(folders) == sorted(f"results/smoke/smoke/runs/{r.run_id}"
-                                     for r in expand_study(workflow / "conf", "smoke", "smoke"))
+                                     for r in expand_study(workflow / STUDIES, "smoke", "smoke"))

@@ -22,7 +22,7 @@ import yaml
 
 from fanin.packing import pack_resources, plan_packs
 from fanin.studies import expand_study, study_figures
-from tests.helpers import PACK_SIZE, REPO, skip_or_fail, workflow_copy
+from tests.helpers import PACK_SIZE, REPO, STUDIES, skip_or_fail, workflow_copy
 
 pytestmark = [pytest.mark.slow, pytest.mark.slurm]
 
@@ -88,8 +88,8 @@ def test_the_smoke_study_runs_through_slurm_to_its_figures(slurm_env, tmp_path):
     # figure is drawn by the local smoke run (test_pipeline); on Slurm 27 more figure jobs would only repeat
     # the same submission, about two minutes of CI.
     where = workflow_copy(tmp_path)
-    runs = expand_study(where / "conf", "smoke", "smoke")
-    figures = study_figures(where / "conf", "smoke")[-2:]
+    runs = expand_study(where / STUDIES, "smoke", "smoke")
+    figures = study_figures(where / STUDIES, "smoke")[-2:]
     before = set(slurm_jobs(slurm_env))
     start = time.monotonic()
     result = snakemake_on_slurm(where, slurm_env, "--config", "studies=[smoke]", "scale=smoke",
@@ -129,7 +129,7 @@ def test_a_run_that_fails_on_the_cluster_fails_the_workflow_promptly(slurm_env, 
         "axes": {"data": "digits", "activation": "tanh", "init": "standard", "depth": 2, "width": 4,
                  "seed": 0},
         "overrides": {"trainer.max_steps": 2, "model.no_such_key": 1}}], "figures": []}
-    (where / "conf" / "study" / "broken.yaml").write_text(yaml.safe_dump(broken, sort_keys=False))
+    (where / STUDIES / "broken.yaml").write_text(yaml.safe_dump(broken, sort_keys=False))
     before = set(slurm_jobs(slurm_env))
     start = time.monotonic()
     result = snakemake_on_slurm(where, slurm_env, "--config", "studies=[broken]", "scale=smoke",
@@ -149,7 +149,7 @@ def test_gpu_runs_ask_slurm_for_one_gpu_each(slurm_env, tmp_path):
     # The test cluster has no GPUs, so sbatch refuses the request: the call it refused shows what was asked,
     # and a refused submission fails the workflow at once.
     where = workflow_copy(tmp_path)
-    runs = expand_study(where / "conf", "smoke", "smoke")
+    runs = expand_study(where / STUDIES, "smoke", "smoke")
     run = runs[0].run_id
     pack = next(p for p in plan_packs(runs, PACK_SIZE) if runs[0] in p)
     mem = pack_resources(pack, on_gpu=True)["mem_mb"]
@@ -168,7 +168,7 @@ def test_a_run_preempted_on_slurm_resumes_from_its_checkpoint_when_the_workflow_
     from tests.helpers import RESUME_STUDY, assert_same_tables, checkpoint_step, wait_for
 
     where = workflow_copy(tmp_path)
-    (where / "conf" / "study" / "resume.yaml").write_text(yaml.safe_dump(RESUME_STUDY, sort_keys=False))
+    (where / STUDIES / "resume.yaml").write_text(yaml.safe_dump(RESUME_STUDY, sort_keys=False))
     config = ("--config", "studies=[resume]", "scale=smoke")
     reference = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "1", *config,
                                 "results=reference"],

@@ -1,9 +1,10 @@
-"""Studies: the grids of runs in conf/study/*.yaml, expanded into a run table for one scale.
+"""Studies: the grids of runs in config/studies/*.yaml, expanded into a run table for one scale.
 
 A study file names its grid (blocks of axes whose values multiply; blocks add up), the Hydra overrides its
 runs share, its scales (smoke, quick, long, paper: each may replace axis values and add overrides, for the
 whole study or for one block) and the figures it produces. The Snakefile only reads the run table built here.
-A study without a `long` scale runs its `quick` one there.
+A study without a `long` scale runs its `quick` one there. Every study file is validated against
+workflow/schemas/study.schema.yaml when it is read: a key out of place is refused in one line naming where.
 
 A run's identity is its axis values; its folder under results/<scale>/<study>/runs/ spells them out in a
 fixed order, e.g. data=shapeset/activation=tanh/init=glorot_uniform/depth=5/width=1000/seed=0, each axis
@@ -19,6 +20,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import jsonschema
 import yaml
 
 SCALES = ("smoke", "quick", "long", "paper")
@@ -36,14 +38,12 @@ AXES = {
     "seed": "seed",
 }
 REQUIRED_AXES = tuple(a for a in AXES if a != "lr")
-STUDY_KEYS = {"description", "grid", "overrides", "scales", "figures"}
+STUDY_SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "study.schema.yaml"
 # What may name a run folder and reach a rule's shell (pattern, as the error says it): plain words only.
 SAFE_VALUE = (r"[A-Za-z0-9_.+-]+", "letters, digits and _ . + -")
 SAFE_AXIS_NAME = (r"[A-Za-z0-9_.]+", "letters, digits and _ .")
 SAFE_FIGURE_NAME = (r"[a-z0-9_]+", "lower-case letters, digits and _")
 SAFE_PATH = (r"[A-Za-z0-9_./+-]+", "a path of letters, digits and _ . / + -")
-BLOCK_KEYS = {"name", "axes", "overrides", "scales"}
-SCALE_KEYS = {"axes", "overrides", "resources"}
 
 
 @dataclass(frozen=True)
@@ -78,35 +78,39 @@ def run_table(runs: list[Run]) -> list[dict]:
     return [run.row() for run in runs]
 
 
-def study_path(conf_dir: Path, name: str) -> Path:
-    path = Path(conf_dir) / "study" / f"{name}.yaml"
-    if name not in available_studies(conf_dir):  # a name, never a path (../study/smoke)
-        valid = ", ".join(available_studies(conf_dir))
+def study_path(studies_dir: Path, name: str) -> Path:
+    path = Path(studies_dir) / f"{name}.yaml"
+    if name not in available_studies(studies_dir):  # a name, never a path (../studies/smoke)
+        valid = ", ".join(available_studies(studies_dir))
         raise ValueError(f"unknown study {name!r}; valid: {valid}")
     return path
 
 
-def available_studies(conf_dir: Path) -> list[str]:
-    return sorted(p.stem for p in (Path(conf_dir) / "study").glob("*.yaml"))
+def available_studies(studies_dir: Path) -> list[str]:
+    return sorted(p.stem for p in Path(studies_dir).glob("*.yaml"))
 
 
-def load_study(conf_dir: Path, name: str) -> dict:
-    study = yaml.safe_load(study_path(conf_dir, name).read_text())
-    check_keys(study, STUDY_KEYS, f"study {name}")
-    for scale, spec in (study.get("scales") or {}).items():
-        if scale not in SCALES:
-            raise ValueError(f"study {name}: unknown scale {scale!r}; valid: {', '.join(SCALES)}")
-        check_keys(spec or {}, SCALE_KEYS, f"study {name} scale {scale}")
-    for i, block in enumerate(study.get("grid") or []):
-        check_keys(block, BLOCK_KEYS, f"study {name} grid block {i + 1}")
+def load_study(studies_dir: Path, name: str) -> dict:
+    """Study `name` of `studies_dir` (config/studies/), validated against STUDY_SCHEMA."""
+    study = yaml.safe_load(study_path(studies_dir, name).read_text())
+    validator = jsonschema.Draft202012Validator(yaml.safe_load(STUDY_SCHEMA.read_text()))
+    error = jsonschema.exceptions.best_match(validator.iter_errors(study))
+    if error is not None:
+        raise ValueError(schema_message(name, error))
     return study
 
 
-def check_keys(mapping: dict, valid: set[str], where: str) -> None:
-    unknown = set(mapping) - valid
-    if unknown:
-        raise ValueError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}; "
-                         f"valid: {', '.join(sorted(valid))}")
+def schema_message(name: str, error: jsonschema.ValidationError) -> str:
+    """One line: the study, where in its file (grid[0].scales.quick), what is wrong and what is valid."""
+    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path).lstrip(".")
+    head = f"study {name}" + (f", {where}" if where else "")
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        valid = error.schema.get("properties", {})
+        unknown = sorted(set(error.instance) - set(valid))
+        return f"{head}: unknown key(s) {', '.join(unknown)}; valid: {', '.join(sorted(valid))}"
+    if error.validator == "enum" and error.validator_value == list(SCALES):
+        return f"{head}: unknown scale {error.instance!r}; valid: {', '.join(SCALES)}"
+    return f"{head}: {error.message}"
 
 
 def format_override(key: str, value) -> str:
@@ -117,11 +121,11 @@ def format_override(key: str, value) -> str:
     return f"{key}={value}"
 
 
-def expand_study(conf_dir: Path, name: str, scale: str) -> list[Run]:
+def expand_study(studies_dir: Path, name: str, scale: str) -> list[Run]:
     """Every run of study `name` at `scale`, in grid order; duplicate identities are an error."""
     if scale not in SCALES:
         raise ValueError(f"unknown scale {scale!r}; valid: {', '.join(SCALES)}")
-    study = load_study(conf_dir, name)
+    study = load_study(studies_dir, name)
     scales = study.get("scales") or {}
     if scale not in scales and scale in SCALE_FALLBACK:
         scale = SCALE_FALLBACK[scale]
@@ -129,8 +133,6 @@ def expand_study(conf_dir: Path, name: str, scale: str) -> list[Run]:
     runs: dict[str, Run] = {}
     for i, block in enumerate(study.get("grid") or []):
         block_scale = (block.get("scales") or {}).get(scale) or {}
-        for spec in (study_scale, block_scale):
-            check_keys(spec, SCALE_KEYS, f"study {name} scale {scale}")
         axes = {**block["axes"],
                 **{k: v for k, v in (study_scale.get("axes") or {}).items() if k in block["axes"]},
                 **(block_scale.get("axes") or {})}
@@ -166,8 +168,8 @@ def check_safe(text: str, where: str, allow: tuple[str, str] = SAFE_VALUE) -> No
         raise ValueError(f"{where} holds shell or quote characters; valid: {valid}")
 
 
-def study_figures(conf_dir: Path, name: str) -> list[str]:
-    figures = list(load_study(conf_dir, name).get("figures") or [])
+def study_figures(studies_dir: Path, name: str) -> list[str]:
+    figures = list(load_study(studies_dir, name).get("figures") or [])
     for figure in figures:
         check_safe(str(figure), f"study {name}: figure {figure!r}", SAFE_FIGURE_NAME)
     return figures

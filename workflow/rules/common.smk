@@ -18,7 +18,7 @@ if "studies" in config and not isinstance(config["studies"], list):  # before th
     raise WorkflowError(f"fanin: studies={config['studies']} must be a list; write studies=[{config['studies']}]")
 validate(config, schema="../schemas/config.schema.yaml")
 
-CONF = Path(workflow.basedir) / "conf"
+STUDIES = Path(workflow.basedir) / "config" / "studies"
 
 
 def gpus_given():
@@ -48,8 +48,8 @@ PYTHON = "python" if USE_CONDA else shlex.quote(sys.executable)
 CONDA_ENV = "../envs/fanin.yaml"
 
 try:
-    RUNS = {study: {run.run_id: run for run in expand_study(CONF, study, SCALE)} for study in config["studies"]}
-    FIGURES = {study: study_figures(CONF, study) for study in config["studies"]}
+    RUNS = {study: {run.run_id: run for run in expand_study(STUDIES, study, SCALE)} for study in config["studies"]}
+    FIGURES = {study: study_figures(STUDIES, study) for study in config["studies"]}
 except ValueError as error:
     raise WorkflowError(f"fanin: {error}")
 

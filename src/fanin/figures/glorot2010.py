@@ -28,8 +28,9 @@ MODEL_NAMES = {("softsign", "standard"): "Softsign", ("softsign", "glorot_unifor
                ("sigmoid", "standard"): "Sigmoid", ("sigmoid", "glorot_uniform"): "Sigmoid N"}
 PAPER_JACOBIAN = {"standard": 0.5, "glorot_uniform": 0.8}
 LAYER_PALETTE = "viridis"
-# The grid blocks the figures read (conf/study/glorot2010.yaml; the smoke study names its blocks alike): one
-# per Shapeset model of Table 1 and Fig 11, Fig 2's 4-layer sigmoid net, and Table 1's MNIST / CIFAR-10 rows.
+# The grid blocks the figures read (config/studies/glorot2010.yaml; the smoke study names its blocks alike):
+# one per Shapeset model of Table 1 and Fig 11, Fig 2's 4-layer sigmoid net, and Table 1's MNIST / CIFAR-10
+# rows.
 MODEL_BLOCKS = {("tanh", "standard"): "tanh", ("tanh", "glorot_uniform"): "tanh_n",
                 ("softsign", "standard"): "softsign", ("softsign", "glorot_uniform"): "softsign_n",
                 ("sigmoid", "standard"): "sigmoid"}

@@ -43,7 +43,7 @@ SHORT = {"zeros": "zero", "too_small": "too small", "xavier_he_baseline": "appro
 COLORS = {"zeros": "0.45", "too_small": "tab:blue", "xavier_he_baseline": "tab:green", "too_large": "tab:red",
           "standard": "tab:orange", "standard_normal": "tab:purple"}
 SCALE_COLORS = {1.5: "tab:red", 0.5: "tab:blue"}
-# The demos by their grid blocks (conf/study/katanforoosh2019.yaml), each with the inits it compares.
+# The demos by their grid blocks (config/studies/katanforoosh2019.yaml), each with the inits it compares.
 BLOCKS = {"toy2d": TOY_INITS, "mnist": MNIST_INITS}
 
 
@@ -66,7 +66,7 @@ _ANY = object()  # `shape` for "every shape" (toy_shapes itself)
 
 def _block(frame: pd.DataFrame, block: str, table: str, shape: str | None = None) -> pd.DataFrame:
     """The rows of one of the article's demos: the study's grid block `block` ('toy2d' or 'mnist', as
-    conf/study/katanforoosh2019.yaml names them); for toy2d, of one data.shape."""
+    config/studies/katanforoosh2019.yaml names them); for toy2d, of one data.shape."""
     inits = BLOCKS[block]
     what = f"{table} of grid block {block!r} with init in {', '.join(inits)}"
     rows = require(select(frame, block=block, init=list(inits)), what)
