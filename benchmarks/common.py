@@ -13,7 +13,7 @@ CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 
 
 def compose_config(overrides: list[str]) -> dict:
-    """The resolved conf/train.yaml with `overrides`, as the plain dict `fanin.run.train_run` takes."""
+    """The resolved conf/train.yaml with `overrides`, as the plain dict `fanin.train.run.train_run` takes."""
     from hydra import compose, initialize_config_dir
     from omegaconf import OmegaConf
 

@@ -4,12 +4,12 @@ wall time at the paper's budget (issue 10, item 4).
     python benchmarks/gpu_pack.py [--steps 100000] [--device cuda]
 
 The pack: the five Shapeset 5 x 1000 models of the quick scale (tanh, Tanh N, softsign, Softsign N, sigmoid,
-each at its selected learning rate, seed 0), trained together by `fanin.run.train_pack` for --steps updates
-with the study's probes (every 1000 updates and 3 per decade before), exactly as a pipeline job trains them.
-Prints the pack's updates/s (and network-updates/s, 5 x that), the peak GPU memory, and the projection: the
-paper's block is 5 models x 5 learning rates x 3 seeds = 75 runs of 2.5 x 10^6 updates (2.5 x 10^7 examples),
-15 packs of 5 one after another on one GPU, each taking --steps' wall time x 2.5 x 10^6 / --steps (an upper
-bound: the paper scale probes every 50,000 updates, not every 1000).
+each at its selected learning rate, seed 0), trained together by `fanin.train.run.train_pack` for --steps
+updates with the study's probes (every 1000 updates and 3 per decade before), exactly as a pipeline job trains
+them. Prints the pack's updates/s (and network-updates/s, 5 x that), the peak GPU memory, and the projection:
+the paper's block is 5 models x 5 learning rates x 3 seeds = 75 runs of 2.5 x 10^6 updates (2.5 x 10^7
+examples), 15 packs of 5 one after another on one GPU, each taking --steps' wall time x 2.5 x 10^6 / --steps
+(an upper bound: the paper scale probes every 50,000 updates, not every 1000).
 
 Without CUDA it says so and exits 2 (nothing measured); `--device cpu --steps 200` checks the script itself.
 """
@@ -27,8 +27,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import compose_config  # noqa: E402
 
-from fanin.run import train_pack  # noqa: E402
-from fanin.studies import expand_study  # noqa: E402
+from fanin.plan.studies import expand_study  # noqa: E402
+from fanin.train.run import train_pack  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 PAPER_UPDATES = 2_500_000

@@ -27,10 +27,10 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import bytes_per_update, compose_config, copy_bandwidth, median, synchronize  # noqa: E402
 
-from fanin.run import prepare  # noqa: E402
-from fanin.studies import expand_study  # noqa: E402
-from fanin.training.fused_sgd import FusedSGD  # noqa: E402
-from fanin.training.pack import Pack  # noqa: E402
+from fanin.plan.studies import expand_study  # noqa: E402
+from fanin.train.fused_sgd import FusedSGD  # noqa: E402
+from fanin.train.pack import Pack  # noqa: E402
+from fanin.train.run import prepare  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SHAPESET = ["data=shapeset", "model.activation=tanh", "model.depth=5", "model.width=1000",

@@ -6,8 +6,8 @@ Three numbers, from one pipeline run of the study into a temporary folder:
 - DAG: the time of a dry run of the default studies at quick scale (parsing, run table, DAG), repeated
   3 times;
 - per job: each training job's process wall time (Snakemake's `benchmark:` file) minus its pack's own wall
-  time (the longest `summary.json` wall time of its runs, measured inside `fanin.run.train_pack`): interpreter
-  and library start-up;
+  time (the longest `summary.json` wall time of its runs, measured inside `fanin.train.run.train_pack`):
+  interpreter and library start-up;
 - scheduling: the pipeline's elapsed time times cores, minus all jobs' process time, per job.
 """
 
@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from fanin.packing import pack_id
+from fanin.plan.packing import pack_id
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -7,7 +7,7 @@ schedule (step 0, 1, 2, 5, ..., every 1000, last). Both sides get identical data
 rendered on the fly for both) and the same initial weights. The hand-written loop is the usual one (autograd
 computes every dC/dW, torch.optim.SGD applies it) and evaluates valid and test error at the same steps as
 fanin does, since any study needs those numbers; what the ratio charges to fanin is Lightning and the probes,
-what it credits is the fused step (fanin.training.fused_sgd). Runs alternate (hand, fanin, hand, fanin, ...)
+what it credits is the fused step (fanin.train.fused_sgd). Runs alternate (hand, fanin, hand, fanin, ...)
 so machine noise hits both; medians are reported.
 
 Also measured: the bare fused step (no Lightning, no probes), the bytes it moves per update (every weight read
@@ -32,11 +32,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import bytes_per_update, compose_config, copy_bandwidth, median, synchronize  # noqa: E402
 
 from fanin.data.shapeset import render_shapeset  # noqa: E402
-from fanin.evaluate import evaluate  # noqa: E402
 from fanin.probes.schedule import probe_steps  # noqa: E402
-from fanin.run import prepare, train_run  # noqa: E402
-from fanin.training.fused_sgd import FusedSGD  # noqa: E402
-from fanin.training.pack import Pack  # noqa: E402
+from fanin.train.evaluate import evaluate  # noqa: E402
+from fanin.train.fused_sgd import FusedSGD  # noqa: E402
+from fanin.train.pack import Pack  # noqa: E402
+from fanin.train.run import prepare, train_run  # noqa: E402
 
 OVERRIDES = ["data=shapeset", "model.activation=tanh", "model.depth=5", "model.width=1000", "init=standard",
              "data.batch_size=10", "optim.lr=0.01"]

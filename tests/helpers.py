@@ -25,7 +25,7 @@ STUDIES_DIR = REPO / STUDIES
 
 
 def compose(*overrides: str) -> dict:
-    """conf/train.yaml with overrides, resolved to the plain dict that fanin.run.train_run takes."""
+    """conf/train.yaml with overrides, resolved to the plain dict that fanin.train.run.train_run takes."""
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
     from omegaconf import OmegaConf

@@ -82,7 +82,7 @@ def test_a_wrong_type_or_an_unknown_key_is_refused_naming_the_key(override, expe
     from hydra import compose, initialize_config_dir
     from omegaconf import OmegaConf
 
-    from fanin.train import CONF_DIR, check_keys_and_types
+    from fanin.train.command import CONF_DIR, check_keys_and_types
 
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         cfg = compose(config_name="train", overrides=["data=digits", override], return_hydra_config=True)

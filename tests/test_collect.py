@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from fanin.collect import collect
-from fanin.run import train_run
-from fanin.studies import Run, available_studies, expand_study, load_study, run_id
+from fanin.plan.studies import Run, available_studies, expand_study, load_study, run_id
+from fanin.train.run import train_run
 from tests.helpers import SMALL_RUN, STUDIES_DIR, compose
 
 

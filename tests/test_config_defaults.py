@@ -10,8 +10,8 @@ import pytest
 
 from fanin.data import GROUP_KEYS, LOADERS, load_data, loader, loader_arguments
 from fanin.model import MLP
-from fanin.run import check_config, train_run
-from fanin.sinks import wandb_arguments
+from fanin.train.run import check_config, train_run
+from fanin.train.sinks import wandb_arguments
 from tests.helpers import SMALL_RUN, compose
 
 DIGITS_KEYS = "batch_size, name, normalize, test_size, valid_size"

@@ -9,12 +9,12 @@ import time
 
 import pytest
 
-from fanin.devices import claim_device, default_lock_dir
+from fanin.train.devices import claim_device, default_lock_dir
 
 HOLD = """
 import sys, time
 from pathlib import Path
-from fanin.devices import claim_device
+from fanin.train.devices import claim_device
 claim = claim_device(int(sys.argv[1]), Path(sys.argv[2]), timeout_s=float(sys.argv[3]))
 print(claim.index, flush=True)
 time.sleep(float(sys.argv[4]))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-RUN_STAGE = ("torch", "lightning", "fanin.inits", "fanin.run", "fanin.training")
+RUN_STAGE = ("torch", "lightning", "fanin.inits", "fanin.train")
 
 
 def test_drawing_figures_imports_neither_torch_nor_the_run_stage():

@@ -12,7 +12,7 @@ from fanin.contract import RUN_TABLES, STAT_COLUMNS
 from fanin.figures import FIGURES, ablation, figure
 from fanin.figures.common import StudyTables
 from fanin.inits import INIT_SCHEMES
-from fanin.studies import expand_study, study_figures
+from fanin.plan.studies import expand_study, study_figures
 from tests.helpers import REPO, STUDIES_DIR
 
 NAMES = ("ablation_heatmap_error", "ablation_heatmap_gradient_ratio")
@@ -171,8 +171,8 @@ def test_every_figure_is_registered_and_has_a_caption():
 def test_smoke_ablation_runs_and_draws(tmp_path):
     """The smoke grid for real (zero init included): train, collect, draw both heat maps."""
     from fanin.collect import collect
-    from fanin.run import train_run
-    from fanin.studies import run_table
+    from fanin.plan.studies import run_table
+    from fanin.train.run import train_run
     from tests.helpers import compose
 
     runs = expand_study(STUDIES_DIR, "ablation", "smoke")

@@ -25,7 +25,7 @@ from fanin.figures.common import (
     seed_mean,
     step_axis,
 )
-from fanin.studies import expand_study
+from fanin.plan.studies import expand_study
 from tests.helpers import STUDIES_DIR
 
 

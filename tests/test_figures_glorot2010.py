@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import matplotlib.pyplot as plt
 import pytest
+from matplotlib.collections import LineCollection
 
 from fanin.collect import collect
 from fanin.figures import glorot2010 as g
 from fanin.figures.common import StudyTables
-from fanin.run import train_run
-from fanin.studies import Run
+from fanin.plan.studies import Run
+from fanin.train.run import train_run
 from tests.helpers import compose
 
 COMMON = ("model.width=1000", "optim.lr=0.1", "probe.every=100")
@@ -120,3 +122,27 @@ def test_table1_reports_each_models_learning_rate(tables):
     rows = g.table1(tables)
     assert set(rows["data"]) == {"shapeset", "mnist"}
     assert (rows.lr == 0.1).all()  # no grid here: the one learning rate is the selected one
+
+
+# --- what the figures draw --------------------------------------------------------------------------------
+
+
+def test_fig2_draws_each_layers_std_over_units_and_examples_as_its_error_bars(tables):
+    curves = g.layer_curves(tables, "sigmoid", "standard", "act", g.FIG2_BLOCK)
+    fig = g.fig2(tables)
+    bars = [c for c in fig.axes[0].collections if isinstance(c, LineCollection)]
+    spans = sorted(seg[1][1] - seg[0][1] for c in bars for seg in c.get_segments())
+    assert spans == pytest.approx(sorted(2 * curves["std"]))  # mean ± std of the table, not over rows
+    plt.close(fig)
+
+
+def test_fig12_draws_normalized_solid_and_standard_dashed_with_the_legend_by_final_error(tables):
+    final = g.final_errors(g.test_error_curves(tables, "mnist"))
+    fig = g.fig12(tables)
+    legend = fig.axes[0].get_legend()
+    labels = [t.get_text() for t in legend.get_texts()]
+    assert labels == [f"{model} ({final[model]:.2f}%)" for model in final.index]
+    styles = {label.split(" (")[0]: h.get_linestyle() for label, h in zip(labels, legend.legend_handles,
+                                                                          strict=True)}
+    assert styles == {"Tanh N": "-", "Tanh": "--"}
+    plt.close(fig)

@@ -165,8 +165,8 @@ def real_tables(tmp_path_factory) -> StudyTables:
     """4 real runs (digits, ReLU, width 64, 22 and 30 layers, Xavier vs He, SGD lr 0.01 on minibatches of
     10, seed 0), collected into study tables exactly as the pipeline does: about 30-60 s on one CPU core."""
     from fanin.collect import collect
-    from fanin.run import train_run
-    from fanin.studies import Run
+    from fanin.plan.studies import Run
+    from fanin.train.run import train_run
     from tests.helpers import compose
 
     root = tmp_path_factory.mktemp("he2015")

@@ -12,8 +12,8 @@ import pytest
 from fanin.contract import RUN_TABLES, STAT_COLUMNS
 from fanin.figures import figure
 from fanin.figures import katanforoosh2019 as kk
-from fanin.figures.common import StudyTables
-from fanin.studies import expand_study, study_figures
+from fanin.figures.common import StudyTables, init_color
+from fanin.plan.studies import expand_study, study_figures
 from tests.helpers import REPO, STUDIES_DIR
 
 FIGURES = ("katanforoosh2019_toy2d_cost", "katanforoosh2019_toy2d_boundaries",
@@ -222,8 +222,10 @@ def test_figures_draw_non_empty_axes(tables, name):
     assert any(ax.get_title() for ax in drawn)
     if name == "katanforoosh2019_toy2d_cost":
         assert len([ax for ax in fig.axes if ax.get_lines()]) == 4  # (cost, error) × 2 shapes
-        text = "\n".join(t.get_text() for t in fig.texts)
+        text = "\n".join(t.get_text() for ax in fig.axes for t in ax.texts)  # the numbers boxes
         assert "too small: step 1000" in text and "zero: never" in text
+        drawn = {line.get_color() for line in fig.axes[0].get_lines() if len(line.get_xdata()) > 2}
+        assert drawn == {init_color(name) for name in kk.TOY_INITS}  # common.INIT_PALETTE
     if name == "katanforoosh2019_toy2d_boundaries":
         assert len([ax for ax in fig.axes if ax.collections and ax.get_title()]) == 8  # 2 shapes × 4 inits
     if name == "katanforoosh2019_linear_exploding_vanishing":
@@ -294,11 +296,11 @@ def _block_of(run) -> str:
 
 @pytest.fixture(scope="module")
 def real_tables(tmp_path_factory) -> StudyTables:
-    """The quick grid's runs, shortened per REAL_STEPS, trained with fanin.run.train_run and collected exactly
-    as the pipeline does."""
+    """The quick grid's runs, shortened per REAL_STEPS, trained with fanin.train.run.train_run and collected
+    exactly as the pipeline does."""
     from fanin.collect import collect
-    from fanin.run import train_run
-    from fanin.studies import run_table
+    from fanin.plan.studies import run_table
+    from fanin.train.run import train_run
     from tests.helpers import compose
 
     root = tmp_path_factory.mktemp("katanforoosh2019")

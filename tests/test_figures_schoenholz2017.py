@@ -10,7 +10,7 @@ from fanin import meanfield
 from fanin.figures import figure
 from fanin.figures import schoenholz2017 as sh
 from fanin.figures.common import StudyTables
-from fanin.studies import Run
+from fanin.plan.studies import Run
 
 SIGMA_W2 = (1.0, 1.5, 1.761, 2.0, 3.0)
 ISOMETRY = {"tanh": (1.18919, 0.001), "relu": (2.0, 0.0), "linear": (1.0, 0.0)}  # each at criticality
@@ -28,7 +28,7 @@ def real_tables(tmp_path_factory) -> StudyTables:
     """The signal block at width 1000, 12 layers (the study's quick scale has 30), and the isometry blocks at
     16 x 300 (quick: 30 x 1000), step 0 only; six runs of the trainability block at its quick budget."""
     from fanin.collect import collect
-    from fanin.run import train_pack, train_run
+    from fanin.train.run import train_pack, train_run
     from tests.helpers import compose
 
     root = tmp_path_factory.mktemp("schoenholz2017")

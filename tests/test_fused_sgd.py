@@ -15,8 +15,8 @@ import torch.nn.functional as F
 
 from fanin.activations import ACTIVATIONS
 from fanin.model import MLP
-from fanin.training.fused_sgd import FusedSGD
-from fanin.training.pack import Pack
+from fanin.train.fused_sgd import FusedSGD
+from fanin.train.pack import Pack
 
 SETTINGS = {
     "plain": dict(momentum=0.0, weight_decay=0.0, nesterov=False),

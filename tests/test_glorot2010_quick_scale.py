@@ -21,7 +21,7 @@ import pytest
 
 from fanin.figures import glorot2010 as g
 from fanin.figures.common import StudyTables
-from fanin.studies import expand_study
+from fanin.plan.studies import expand_study
 from tests.helpers import STUDIES_DIR
 
 pytestmark = pytest.mark.quick_scale

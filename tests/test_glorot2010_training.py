@@ -15,7 +15,7 @@ import sys
 
 import pytest
 
-from fanin.studies import expand_study
+from fanin.plan.studies import expand_study
 from tests.helpers import STUDIES_DIR
 
 pytestmark = pytest.mark.slow

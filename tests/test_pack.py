@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 import torch
 
-from fanin.run import check_packable, train_pack, train_run
-from fanin.training.checkpoint import CHECKPOINT_NAME
+from fanin.train.checkpoint import CHECKPOINT_NAME
+from fanin.train.run import check_packable, train_pack, train_run
 from tests.helpers import REPO, SMALL_RUN, compose
 
 # Three runs that differ in everything a pack allows: seed, init, learning rate, momentum, activation.
@@ -100,7 +100,7 @@ def test_a_diverging_run_is_frozen_and_the_others_train_on(tmp_path):
 def test_a_resumed_pack_keeps_its_diverged_runs_frozen():
     from types import SimpleNamespace
 
-    from fanin.training.measurements import PackMeasurements
+    from fanin.train.measurements import PackMeasurements
 
     frozen = []
     runs = [SimpleNamespace(status=status, steps={0}) for status in ("running", "diverged", "running")]
@@ -113,7 +113,7 @@ def test_between_scheduled_steps_the_host_reads_nothing_back_from_the_device():
     # The GPU path: the step freezes diverged runs itself; which ones, and when, is read at the schedule only.
     from types import SimpleNamespace
 
-    from fanin.training.measurements import PackMeasurements
+    from fanin.train.measurements import PackMeasurements
 
     reads, measured = [], []
     runs = [SimpleNamespace(status="running", steps={0, 5}, last_measured=0,
@@ -137,7 +137,7 @@ def test_runs_of_different_shapes_cannot_share_a_pack():
 PACK_SCRIPT = """
 import logging
 import sys
-from fanin.run import train_pack
+from fanin.train.run import train_pack
 from tests.helpers import KILLABLE_PACK, compose
 from tests.test_pack import MEMBERS
 logging.basicConfig(level=logging.INFO)
@@ -177,7 +177,8 @@ def test_a_killed_pack_resumes_every_run_to_the_tables_of_an_uninterrupted_pack(
 
 
 def fanin_train_pack(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "fanin.train_pack", *args], cwd=REPO, capture_output=True,
+    """`python -m fanin.train` with a pack's command line (`[--threads N] --run DIR ...`)."""
+    return subprocess.run([sys.executable, "-m", "fanin.train", *args], cwd=REPO, capture_output=True,
                           text=True, timeout=300)
 
 
@@ -194,7 +195,9 @@ def test_the_pack_command_trains_each_run_into_its_folder(tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    ((), "usage: python -m fanin.train_pack"),
+    (("--threads", "1"), "usage: python -m fanin.train key=value ... (one run), or python -m fanin.train "
+                         "[--threads N] --run DIR"),
+    (("--threads", "x", "--run", "x"), "--threads needs a number of threads"),
     (("--run",), "--run needs a run folder"),
     (("--run", "x", "init=foo"), "unknown init 'foo'"),
     (("--run", "x", "data=digits", "--run", "y", "data=digits", "model.width=7"),

@@ -7,9 +7,9 @@ import json
 import pytest
 
 from fanin.contract import TABLES
-from fanin.identity import identity_overrides, is_complete
-from fanin.packing import even_chunks, pack_key, pack_resources, plan_packs, read_plan, write_plan
-from fanin.studies import expand_study
+from fanin.plan.identity import identity_overrides, is_complete
+from fanin.plan.packing import even_chunks, pack_key, pack_resources, plan_packs, read_plan, write_plan
+from fanin.plan.studies import expand_study
 from tests.helpers import STUDIES_DIR
 
 ABLATION = expand_study(STUDIES_DIR, "ablation", "quick")

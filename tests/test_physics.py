@@ -13,7 +13,7 @@ import math
 import pandas as pd
 import pytest
 
-from fanin.run import train_run
+from fanin.train.run import train_run
 from tests.helpers import compose
 
 STEP0 = ("trainer.max_steps=0", "data.valid_size=500", "data.test_size=500", "probe.jacobian_steps=[]")

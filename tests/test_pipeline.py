@@ -17,8 +17,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from fanin.packing import plan_packs
-from fanin.studies import SCALES, available_studies, expand_study, study_figures
+from fanin.plan.packing import plan_packs
+from fanin.plan.studies import SCALES, available_studies, expand_study, study_figures
 from tests import report_browser
 from tests.helpers import (
     PACK_SIZE,

@@ -24,7 +24,7 @@ from fanin.activations import check_activation, make_activation, max_slope
 from fanin.data import load_data, loader
 from fanin.inits import initialize, scheme_variance
 from fanin.model import MLP
-from fanin.train import check_choices
+from fanin.train.command import check_choices
 from tests.helpers import REPO
 
 EXAMPLE = REPO / "examples" / "fanin_plugin_example"
@@ -178,10 +178,10 @@ def test_a_plugin_that_registers_a_built_in_init_again_is_a_one_line_error(site)
 
 def test_a_study_of_plugin_names_trains_as_a_pack_as_the_pipeline_runs_it(site, tmp_path, monkeypatch):
     """The study file a user writes: plugin names as axis values beside built-in ones, the search path in its
-    overrides (file:// here); expanded and packed as the Snakefile does, then fanin.train_pack's command."""
-    from fanin import train_pack
-    from fanin.packing import plan_packs
-    from fanin.studies import expand_study
+    overrides (file:// here); expanded and packed as the Snakefile does, then the pack's command."""
+    from fanin.plan.packing import plan_packs
+    from fanin.plan.studies import expand_study
+    from fanin.train.__main__ import main
 
     axes = {"data": "spiral2d", "depth": 2, "width": 16, "seed": 0}
     studies = tmp_path / "studies"
@@ -199,10 +199,10 @@ def test_a_study_of_plugin_names_trains_as_a_pack_as_the_pipeline_runs_it(site, 
     argv = ["--threads", "1"]
     for run in pack:
         argv += ["--run", str(tmp_path / "runs" / run.run_id), *run.overrides, "study_name=plugins"]
-    monkeypatch.setattr(sys, "argv", ["fanin.train_pack", *argv])
+    monkeypatch.setattr(sys, "argv", ["fanin.train", *argv])
     threads = torch.get_num_threads()
     try:
-        train_pack.main()
+        main()
     finally:  # --threads sets this process's torch threads
         torch.set_num_threads(threads)
     for run in runs:

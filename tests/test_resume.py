@@ -17,9 +17,9 @@ import torch
 import yaml
 
 from fanin.data import load_data
-from fanin.run import train_run
-from fanin.training.checkpoint import CHECKPOINT_NAME, resumable_checkpoint, run_fingerprint
-from fanin.training.stream import TrainStream
+from fanin.train.checkpoint import CHECKPOINT_NAME, resumable_checkpoint, run_fingerprint
+from fanin.train.run import train_run
+from fanin.train.stream import TrainStream
 from tests.helpers import (
     RESUME_STUDY,
     SMALL_RUN,
@@ -158,6 +158,6 @@ def test_a_workflow_killed_mid_training_resumes_the_run_when_started_again(tmp_p
     train_logs = where / "results" / "smoke" / "resume" / "logs" / "train"
     logs = [log.read_text() for log in train_logs.glob("*.log")]
     assert any("resuming from" in log for log in logs)
-    assert_same_tables(where / "reference" / "resume" / "runs" / run,
+    assert_same_tables(where / "reference" / "smoke" / "resume" / "runs" / run,
                        where / "results" / "smoke" / "resume" / "runs" / run)
     shutil.rmtree(where / "results")

@@ -9,7 +9,7 @@ import pandas.testing as pdt
 import pytest
 import yaml
 
-from fanin.run import train_run
+from fanin.train.run import train_run
 from tests.helpers import SMALL_RUN, compose
 
 CONTRACT = {  # DESIGN.md's data contract, spelled out
@@ -146,7 +146,7 @@ def test_out_of_range_settings_are_refused_with_the_range(tmp_path, override, me
 
 
 def test_a_minibatch_larger_than_the_training_set_is_refused_with_the_sizes(tmp_path):
-    from fanin.run import train_run
+    from fanin.train.run import train_run
 
     with pytest.raises(ValueError, match=r"data.batch_size=5000 is larger than the training set "
                                          r"\(1197 examples\); valid: 1..1197"):
@@ -155,7 +155,7 @@ def test_a_minibatch_larger_than_the_training_set_is_refused_with_the_sizes(tmp_
 
 
 def test_a_run_that_stops_short_without_diverging_is_never_reported_complete(tmp_path, monkeypatch):
-    import fanin.run as run
+    import fanin.train.run as run
 
     monkeypatch.setattr(run, "fit", lambda *args, **kwargs: 0)  # as if no update had happened
     with pytest.raises(run.RunIncomplete, match="after 0 of trainer.max_steps=60 updates"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from fanin.selection import select_learning_rates
+from fanin.collect.selection import select_learning_rates
 
 CONFIG = ["activation", "init", "lr"]
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from fanin.studies import expand_study
+from fanin.plan.studies import expand_study
 from tests.helpers import STUDIES, snakemake, workflow_copy
 
 PAYLOADS = ["$(touch {marker})", "`touch {marker}`", "x; touch {marker}", "x' ; touch {marker} ; '",
@@ -81,7 +81,7 @@ def test_the_run_folder_reaches_the_shell_quoted(workflow):
     result = snakemake(workflow, "-n", "-p", "--config", "studies=[smoke]", "scale=smoke")
     assert result.returncode == 0, result.stderr[-2000:]
     words = [shlex.split(line.partition("Shell command:")[2] or line) for line in result.stdout.splitlines()
-             if "fanin.train_pack" in line]
+             if "-m fanin.train --threads" in line]
     folders = [w[i + 1] for w in words for i, word in enumerate(w) if word == "--run"]
     assert sorted(folders) == sorted(f"results/smoke/smoke/runs/{r.run_id}"
                                      for r in expand_study(workflow / STUDIES, "smoke", "smoke"))

@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from fanin.packing import pack_resources, plan_packs
-from fanin.studies import expand_study, study_figures
+from fanin.plan.packing import pack_resources, plan_packs
+from fanin.plan.studies import expand_study, study_figures
 from tests.helpers import PACK_SIZE, REPO, STUDIES, skip_or_fail, workflow_copy
 
 pytestmark = [pytest.mark.slow, pytest.mark.slurm]
@@ -204,5 +204,5 @@ def test_a_run_preempted_on_slurm_resumes_from_its_checkpoint_when_the_workflow_
     assert again.returncode == 0, again.stderr[-3000:]
     # "resuming from <it> (step N)"
     assert f"{checkpoint.relative_to(where)} (step {stopped_at})" in log.read_text()
-    assert_same_tables(where / "reference" / "resume" / "runs" / run,
+    assert_same_tables(where / "reference" / "smoke" / "resume" / "runs" / run,
                        where / "results" / "smoke" / "resume" / "runs" / run)

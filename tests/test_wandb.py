@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from fanin.run import train_pack, train_run
+from fanin.train.run import train_pack, train_run
 from tests.helpers import REPO, SMALL_RUN, compose
 
 
@@ -57,7 +57,7 @@ def test_each_run_of_a_pack_is_its_own_wandb_run(tmp_path, monkeypatch):
 
 def test_wandb_disabled_writes_nothing_and_imports_nothing(tmp_path):
     code = (
-        "import sys; from fanin.run import train_pack, train_run; "
+        "import sys; from fanin.train.run import train_pack, train_run; "
         "from tests.helpers import compose, SMALL_RUN; "
         f"train_run(compose(*SMALL_RUN, 'logger=wandb', 'trainer.max_steps=5'), {str(tmp_path)!r}); "
         "print('wandb' in sys.modules)"

@@ -19,7 +19,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from fanin.plugins import load_plugin, plugins
+from fanin.plugins import load_callable
 
 SATURATION_SLOPE = 0.05
 
@@ -64,13 +64,8 @@ def check_activation(name: str) -> str:
     """`name`, known: a built-in, or a plugin's (its factory imported now if it was not yet)."""
     if name in ACTIVATIONS or name in _PLUGINS:
         return name
-    point, factory = load_plugin(PLUGIN_GROUP, "activation", name, ACTIVATIONS)
-    if point is None:
-        valid = [*ACTIVATIONS, *plugins(PLUGIN_GROUP, "activation", ACTIVATIONS)]
-        raise ValueError(f"unknown activation {name!r}; valid: {', '.join(valid)}")
-    if not callable(factory):
-        raise ValueError(f"activation plugin {name!r} (entry point {point.value!r} in group {PLUGIN_GROUP}) "
-                         f"is a {type(factory).__name__}; valid: a factory that returns an nn.Module")
+    point, factory = load_callable(PLUGIN_GROUP, "activation", name, ACTIVATIONS,
+                                   "a factory that returns an nn.Module")
     _PLUGINS[name] = (point.value, factory)
     return name
 

@@ -1,6 +1,6 @@
 """A run config's groups as keyword arguments: where a group's keys meet the parameters of what it builds.
 
-A run's config is conf/train.yaml composed (fanin.train), so each group holds every key its YAML file
+A run's config is conf/train.yaml composed (fanin.train.command), so each group holds every key its YAML file
 declares, and those values are the only defaults a run uses. A function that takes a group therefore takes
 all of it: a key it does not know is a typo, a key it lacks is a config built by hand with a hole in it, and
 both fail here in one line instead of being swallowed or filled with a default written a second time in code.

@@ -16,7 +16,7 @@ from fanin.activations import make_activation
 
 MAX_DEPTH = 300  # Schoenholz et al. 2017 train tanh nets up to 300 layers deep (study schoenholz2017)
 # What a network built from Python (tests, notebooks) gets for a parameter it leaves out. A run never uses
-# these: it passes every key of conf/model/mlp.yaml (fanin.run.model_arguments), and
+# these: it passes every key of conf/model/mlp.yaml (fanin.train.run.model_arguments), and
 # tests/test_config_defaults.py checks that file's values are these.
 ACTIVATION = "tanh"
 BATCH_NORM = False

@@ -9,7 +9,7 @@ names, it never replaces one. Every failure is one line naming the entry point a
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from importlib.metadata import EntryPoint, entry_points
 
 
@@ -43,3 +43,18 @@ def load_plugin(group: str, kind: str, name: str, builtins: Iterable[str]
         detail = (str(error).strip().splitlines() or [""])[0]
         raise ValueError(f"{kind} plugin {name!r} (entry point {point.value!r} in group {group}) failed to "
                          f"load: {type(error).__name__}: {detail}") from None
+
+
+def load_callable(group: str, kind: str, name: str, builtins: Iterable[str], valid: str
+                  ) -> tuple[EntryPoint, Callable]:
+    """(entry point, the callable it names) of plugin `name`, imported now. No such plugin, or one naming
+    something that cannot be called, is a one-line ValueError; `valid` says what it should name."""
+    builtins = list(builtins)
+    point, value = load_plugin(group, kind, name, builtins)
+    if point is None:
+        names = [*builtins, *plugins(group, kind, builtins)]
+        raise ValueError(f"unknown {kind} {name!r}; valid: {', '.join(names)}")
+    if not callable(value):
+        raise ValueError(f"{kind} plugin {name!r} (entry point {point.value!r} in group {group}) is a "
+                         f"{type(value).__name__}; valid: {valid}")
+    return point, value

@@ -1,7 +1,7 @@
 # A study's runs concatenated into its tables, one column per run axis and its grid block, plus summary.csv.
 
 
-# The study's run table (fanin.studies.run_table): each run's folder, grid block and axis values as the study
+# The study's run table (fanin.plan.studies.run_table): each run's folder, grid block and axis values as the study
 # wrote them, the rows the collection joins on. Written from the DAG's own run table, so it changes exactly
 # when the study's runs do (Snakemake's params trigger).
 rule run_table:

@@ -1,4 +1,4 @@
-# The run table: every study's grid at the chosen scale, expanded by fanin.studies (the single source of truth).
+# The run table: every study's grid at the chosen scale, expanded by fanin.plan.studies (the single source of truth).
 import json
 import shlex
 import sys
@@ -9,10 +9,10 @@ from snakemake.settings.types import DeploymentMethod
 from snakemake.utils import validate
 
 from fanin.contract import OPTIONAL_TABLES, TABLES
-from fanin.identity import is_complete
+from fanin.plan.identity import is_complete
 from fanin.io import write_json
-from fanin.packing import cost, pack_id, pack_resources, plan_packs, read_plan, write_plan
-from fanin.studies import SAFE_PATH, check_safe, expand_study, run_table, study_figures
+from fanin.plan.packing import cost, pack_id, pack_resources, plan_packs, read_plan, write_plan
+from fanin.plan.studies import SAFE_PATH, check_safe, expand_study, run_table, study_figures
 
 if "studies" in config and not isinstance(config["studies"], list):  # before the schema's long dump
     raise WorkflowError(f"fanin: studies={config['studies']} must be a list; write studies=[{config['studies']}]")
@@ -71,8 +71,8 @@ def run_overrides(study, run):
     return [*run.overrides, *extra]
 
 
-# The runs still to train, in packs (fanin.packing): a run whose folder holds it complete, trained with the
-# overrides the run table gives it now (fanin.identity), is no pack's, so adding a seed or an init trains only
+# The runs still to train, in packs (fanin.plan.packing): a run whose folder holds it complete, trained with the
+# overrides the run table gives it now (fanin.plan.identity), is no pack's, so adding a seed or an init trains only
 # the new runs. A finished run whose overrides changed is packed again and retrained through Snakemake's
 # params trigger (the metadata in .snakemake/ records the command that made each output; without it Snakemake
 # keeps outputs that exist, as for any rule). The packs fill the jobs that can run at once: --cores N / threads
@@ -110,7 +110,8 @@ onstart:
 
 
 def pack_arguments(members):
-    """fanin.train_pack's command line: --run DIR overrides... for each run, each word quoted for the shell."""
+    """A pack's arguments to `python -m fanin.train`: --run DIR overrides... for each run, each word quoted
+    for the shell."""
     return " ".join(f"--run {shlex.quote(run_dir(run.study, run.run_id))} "
                     + " ".join(shlex.quote(o) for o in run_overrides(run.study, run)) for run in members)
 

@@ -1,4 +1,4 @@
-# One job per pack of runs still to train (fanin.packing, planned in common.smk); a pack may hold one run.
+# One job per pack of runs still to train (fanin.plan.packing, planned in common.smk); a pack may hold one run.
 # Each run trains and is measured in its deterministic folder with the files it would write alone.
 TABLE_FILES = [f"{name}.parquet" for name in TABLES]
 STUDY_TABLE_FILES = [*TABLE_FILES, *(f"{name}.parquet" for name in OPTIONAL_TABLES)]  # empty where no run has one
@@ -28,5 +28,5 @@ for _priority, _members in enumerate(sorted(PACKS, key=cost)):
         conda:
             CONDA_ENV
         shell:
-            "{params.python} -m fanin.train_pack --threads {threads} {params.runs} > {log:q} 2>&1"
+            "{params.python} -m fanin.train --threads {threads} {params.runs} > {log:q} 2>&1"
 

@@ -9,7 +9,7 @@ Another package adds a data set without editing this one: a `fanin.data` entry p
 set, whose value is its `load` function (keyword-only parameters, the keys of its data group but GROUP_KEYS,
 returning DataSplits; fanin.data.splits.from_arrays builds one from numpy arrays), imported the first time
 its name is looked up (fanin.plugins). Its data group file, data/<name>.yaml, comes with the package, on
-Hydra's search path (hydra.searchpath=[pkg://<package>.conf]; see fanin.train).
+Hydra's search path (hydra.searchpath=[pkg://<package>.conf]; see fanin.train.command).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from importlib import import_module
 
 from fanin.config import group_arguments
 from fanin.data.splits import DataSplits
-from fanin.plugins import load_plugin, plugins
+from fanin.plugins import load_callable
 
 LOADERS = {
     "shapeset": "fanin.data.shapeset_splits",
@@ -29,7 +29,7 @@ LOADERS = {
     "toy2d": "fanin.data.toy2d",
 }
 # The data group's keys that are not its loader's: the data set's name (which loader), and the minibatch size
-# the run's training stream draws (fanin.training.stream).
+# the run's training stream draws (fanin.train.stream).
 GROUP_KEYS = ("name", "batch_size")
 PLUGIN_GROUP = "fanin.data"
 _PLUGINS: dict[str, Callable[..., DataSplits]] = {}  # a plugin's name -> its load function, once imported
@@ -40,14 +40,8 @@ def loader(name: str):
     if name in LOADERS:
         return import_module(LOADERS[name]).load
     if name not in _PLUGINS:
-        point, load = load_plugin(PLUGIN_GROUP, "data", name, LOADERS)
-        if point is None:
-            valid = [*LOADERS, *plugins(PLUGIN_GROUP, "data", LOADERS)]
-            raise ValueError(f"unknown data {name!r}; valid: {', '.join(valid)}")
-        if not callable(load):
-            raise ValueError(f"data plugin {name!r} (entry point {point.value!r} in group {PLUGIN_GROUP}) is "
-                             f"a {type(load).__name__}; valid: its load function (module:load)")
-        _PLUGINS[name] = load
+        _, _PLUGINS[name] = load_callable(PLUGIN_GROUP, "data", name, LOADERS,
+                                          "its load function (module:load)")
     return _PLUGINS[name]
 
 

@@ -38,7 +38,7 @@ class TrainSource:
 
     The stream is a sequence of blocks (an epoch's shuffle, a rendered chunk), each drawn from the run's
     generator when the block starts: the generator's state at a block's start, plus how many of its batches
-    were taken, is all it takes to resume the stream exactly (fanin.training.stream).
+    were taken, is all it takes to resume the stream exactly (fanin.train.stream).
     """
 
     epoch_size: int

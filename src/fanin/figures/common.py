@@ -4,7 +4,8 @@ atomic PDF + PNG output.
 
 A figure selects tidy rows (`select`, `require`), draws them with one seaborn call (`sns.lineplot(rows, x=,
 y=, hue="init", style=, errorbar="sd", **hue_by_init(rows))`, `sns.heatmap`, `sns.histplot`) and prints the
-numbers that make its effect true in a `numbers_box` at a fixed corner.
+numbers that make its effect true in a `numbers_box` at a fixed corner. Other axes have their palette here
+too: `hue_by_layer` (LAYER_PALETTE), ACTIVATION_PALETTE, or any `hue_by(rows, column, colors)`.
 """
 
 from __future__ import annotations
@@ -73,6 +74,12 @@ INIT_PALETTE = {
     "bengio_sigmoid": "#dbdb8d",
 }
 OTHER_INIT_COLOR = "0.3"  # an init the palette does not know (a plugin's)
+# One colour per activation (fanin.activations.ACTIVATIONS), for figures whose lines are models (activation ×
+# init: colour the activation, dash the init): Dark2's, none of them the strong tab10 colours of the inits.
+ACTIVATION_PALETTE = {"tanh": "#1b9e77", "softsign": "#d95f02", "sigmoid": "#7570b3", "relu": "#e7298a",
+                      "leaky_relu": "#66a61e", "prelu": "#e6ab02", "linear": "#a6761d"}
+# Hidden layers from the first (dark) to the top (light), as Glorot & Bengio draw them.
+LAYER_PALETTE = "viridis"
 
 
 @dataclass
@@ -210,11 +217,45 @@ def hue_by_init(rows: pd.DataFrame, order: Iterable[str] | None = None, column: 
     **hue_by_init(rows))`. `column` holds the init names (order: `order`'s, else first appearance); the
     legend shows `labels[name]` (default: `init_label`). `rows` is left as it is: the labels are a Series
     seaborn reads as the hue."""
+    label = (labels or {}).get
+    shown = {name: label(name) or init_label(name) for name in set(rows[column])}
+    return hue_by(rows, column, INIT_PALETTE, shown, order)
+
+
+def hue_by(rows: pd.DataFrame, column: str, colors: dict, labels: dict | None = None,
+           order: Iterable | None = None) -> dict:
+    """The seaborn keywords that colour `rows` by the values of `column` with `colors` (value: colour; one it
+    lacks is OTHER_INIT_COLOR): hue_by_init for any axis (a layer, a scale). The legend shows `labels[value]`
+    (default: the value); order: `order`'s, else first appearance."""
     names = present(rows, order, column) if order is not None else list(dict.fromkeys(rows[column]))
     label = (labels or {}).get
-    shown = {name: label(name) or init_label(name) for name in names}
+    shown = {name: label(name) or str(name) for name in names}
     return {"hue": rows[column].map(shown).rename(column), "hue_order": list(shown.values()),
-            "palette": {shown[name]: init_color(name) for name in names}}
+            "palette": {shown[name]: colors.get(name, OTHER_INIT_COLOR) for name in names}}
+
+
+def layer_colors(layers: Iterable[int]) -> dict:
+    """One colour per hidden layer (LAYER_PALETTE), dark for the first, light for the top."""
+    layers = sorted(set(layers))
+    colours = plt.get_cmap(LAYER_PALETTE)(np.linspace(0.05, 0.85, len(layers)))
+    return dict(zip(layers, map(tuple, colours), strict=True))
+
+
+def hue_by_layer(rows: pd.DataFrame, column: str = "layer") -> dict:
+    """The seaborn keywords that colour `rows` by hidden layer (layer_colors), labelled "layer 1", ... in
+    layer order."""
+    layers = sorted(set(rows[column]))
+    return hue_by(rows, column, layer_colors(layers), {ell: f"layer {ell}" for ell in layers}, layers)
+
+
+def spread_rows(frame: pd.DataFrame, mean: str = "mean", sd: str = "std", value: str = "value"
+                ) -> pd.DataFrame:
+    """`frame` three times over, with `value` = mean − sd, mean, mean + sd: rows whose mean is `mean` and
+    whose sample sd is `sd` exactly. seaborn's errorbar="sd" then draws a spread the table holds as a column
+    (a layer's std over units × examples, from layer_stats) rather than one over rows. Give one row per
+    point."""
+    return pd.concat([frame.assign(**{value: frame[mean] + k * frame[sd]}) for k in (-1, 0, 1)],
+                     ignore_index=True)
 
 
 def step_axis(ax: plt.Axes, log: bool = True, label: str = "training step (SGD updates)",

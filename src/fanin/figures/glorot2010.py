@@ -9,11 +9,27 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import seaborn as sns
 from matplotlib import pyplot as plt
 
-from fanin.contract import OPTIONAL_TABLES, STAT_COLUMNS
+from fanin.contract import STAT_COLUMNS
 from fanin.figures import register
-from fanin.figures.common import StudyTables, init_label, require, select, selected_runs
+from fanin.figures.common import (
+    ACTIVATION_PALETTE,
+    StudyTables,
+    hue_by,
+    hue_by_init,
+    hue_by_layer,
+    init_color,
+    init_label,
+    present,
+    require,
+    run_axes,
+    select,
+    selected_runs,
+    spread_rows,
+    step_axis,
+)
 
 INITS = ("standard", "glorot_uniform")
 SATURATION = 0.975  # |tanh| above this is within 5% of its asymptote: f'(s) < 0.05
@@ -26,8 +42,8 @@ PAPER_TABLE1 = pd.DataFrame(
 MODEL_NAMES = {("softsign", "standard"): "Softsign", ("softsign", "glorot_uniform"): "Softsign N",
                ("tanh", "standard"): "Tanh", ("tanh", "glorot_uniform"): "Tanh N",
                ("sigmoid", "standard"): "Sigmoid", ("sigmoid", "glorot_uniform"): "Sigmoid N"}
+MODEL_KEYS = {name: key for key, name in MODEL_NAMES.items()}  # "Tanh N": ("tanh", "glorot_uniform")
 PAPER_JACOBIAN = {"standard": 0.5, "glorot_uniform": 0.8}
-LAYER_PALETTE = "viridis"
 # The grid blocks the figures read (config/studies/glorot2010.yaml; the smoke study names its blocks alike):
 # one per Shapeset model of Table 1 and Fig 11, Fig 2's 4-layer sigmoid net, and Table 1's MNIST / CIFAR-10
 # rows.
@@ -162,38 +178,27 @@ def table1(tables: StudyTables) -> pd.DataFrame:
 
 # --- drawing helpers -----------------------------------------------------------------------------------
 
-def layer_colors(n: int) -> list:
-    return list(plt.get_cmap(LAYER_PALETTE)(np.linspace(0.05, 0.85, n)))
-
-
 def draw_saturation(ax, tables: StudyTables, activation: str, init: str) -> None:
     """Fig 3's panel: 98th percentile (markers) and standard deviation (lines) of each layer's activations."""
     curves = layer_curves(tables, activation, init, "act")
-    colors = layer_colors(curves.layer.nunique())
-    for color, (layer, rows) in zip(colors, curves.groupby("layer"), strict=True):
-        ax.plot(rows.step, rows.abs_p98, "o", ms=3.5, color=color, label=f"layer {layer}")
-        ax.plot(rows.step, rows["std"], "-", color=color, lw=1.3)
-    ax.set_xscale("symlog", linthresh=10)
-    ax.set_ylim(0, 1.05)
-    ax.set_xlabel("updates")
-    ax.set_ylabel("activation value")
+    sns.scatterplot(curves, x="step", y="abs_p98", s=20, lw=0, ax=ax, **hue_by_layer(curves))
+    sns.lineplot(curves, x="step", y="std", lw=1.3, errorbar=None, legend=False, ax=ax,
+                 **hue_by_layer(curves))
+    step_axis(ax, linthresh=10, label="updates")
+    ax.set(ylim=(0, 1.05), ylabel="activation value")
     onset = saturation_onset(tables, activation, init)
     onsets = ", ".join(f"L{ell}: {'never' if np.isinf(s) else int(s)}" for ell, s in onset.items())
     ax.set_title(f"{activation}, {init_label(init)} — markers: 98th pct of |z|, lines: std\n"
                  f">5% units saturated from step {onsets}", fontsize=9)
-    ax.legend(fontsize=7, ncol=2, loc="lower right")
+    sns.move_legend(ax, "lower right", fontsize=7, ncol=2, title=None)
 
 
-def draw_histograms(axes, tables: StudyTables, activation: str, quantity: str, step, xlabel: str) -> None:
-    for ax, init in zip(axes, INITS, strict=True):
-        hist = histogram(tables, activation, init, quantity, step)
-        colors = layer_colors(hist.layer.nunique())
-        for color, (layer, rows) in zip(colors, hist.groupby("layer"), strict=True):
-            ax.plot(rows.centre, rows.density, color=color, lw=1.3, label=f"layer {layer}")
-        ax.set_title(f"{activation}, {init_label(init)}", fontsize=10)
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel("normalized density")
-        ax.legend(fontsize=7)
+def draw_histogram(ax, hist: pd.DataFrame, title: str, xlabel: str) -> None:
+    """One panel of Figs 4 and 6-8: each layer's normalized histogram (`histogram`'s rows) as a line."""
+    sns.lineplot(hist, x="centre", y="density", lw=1.3, errorbar=None, ax=ax, **hue_by_layer(hist))
+    ax.set_title(title, fontsize=10)
+    ax.set(xlabel=xlabel, ylabel="normalized density")
+    sns.move_legend(ax, "best", fontsize=7, title=None)
 
 
 # --- the figures ---------------------------------------------------------------------------------------
@@ -201,19 +206,19 @@ def draw_histograms(axes, tables: StudyTables, activation: str, quantity: str, s
 @register("glorot2010_fig2_sigmoid_activations")
 def fig2(tables: StudyTables) -> plt.Figure:
     curves = layer_curves(tables, "sigmoid", "standard", "act", FIG2_BLOCK)
+    # each layer's points a little to the right of the one below (2% on the symlog axis), so the bars show
+    order = {ell: i for i, ell in enumerate(sorted(curves.layer.unique()))}
+    points = spread_rows(curves.assign(x=curves.step * (1 + 0.02 * curves.layer.map(order))))
     fig, ax = plt.subplots(figsize=(7, 4.2))
-    colors = layer_colors(curves.layer.nunique())
-    for i, (color, (layer, rows)) in enumerate(zip(colors, curves.groupby("layer"), strict=True)):
-        ax.errorbar(rows.step * (1 + 0.02 * i), rows["mean"], yerr=rows["std"], color=color, marker="o", ms=3,
-                    capsize=2, lw=1.2, label=f"layer {layer}")
+    sns.lineplot(points, x="x", y="value", marker="o", ms=4, mew=0, lw=1.2, errorbar="sd", err_style="bars",
+                 err_kws={"capsize": 2}, ax=ax, **hue_by_layer(points))
     numbers = top_layer_saturation(tables)
-    ax.set_xscale("symlog", linthresh=10)
-    ax.set_xlabel("updates")
+    step_axis(ax, linthresh=10, label="updates")
     ax.set_ylabel("activation value (mean ± std over units × examples)")
     ax.set_title(f"Sigmoid, {curves.layer.max()} hidden layers, standard init (Glorot & Bengio Fig 2)\n"
                  f"top layer mean: {numbers['top_initial']:.2f} at init → min {numbers['top_min']:.2f}; "
                  f"lower layers end at {numbers['lower_final_mean']:.2f}", fontsize=9)
-    ax.legend(fontsize=8)
+    sns.move_legend(ax, "best", fontsize=8, title=None)
     return fig
 
 
@@ -240,17 +245,12 @@ def fig10(tables: StudyTables) -> plt.Figure:
 def fig4(tables: StudyTables) -> plt.Figure:
     fig, axes = plt.subplots(2, 1, figsize=(7, 7))
     for ax, activation in zip(axes, ("tanh", "softsign"), strict=True):
-        hist = histogram(tables, activation, "standard", "act", "last")
-        colors = layer_colors(hist.layer.nunique())
-        for color, (layer, rows) in zip(colors, hist.groupby("layer"), strict=True):
-            ax.plot(rows.centre, rows.density, color=color, lw=1.3, label=f"layer {layer}")
         sat = final_saturation(tables, activation, "standard")
-        ax.set_title(f"{activation}, standard init, end of training — saturated units per layer: "
-                     + ", ".join(f"{v:.0%}" for v in sat.values()), fontsize=9)
-        ax.set_xlabel("activation value")
-        ax.set_ylabel("normalized density")
+        draw_histogram(ax, histogram(tables, activation, "standard", "act", "last"),
+                       f"{activation}, standard init, end of training — saturated units per layer: "
+                       + ", ".join(f"{v:.0%}" for v in sat.values()), "activation value")
+        ax.title.set_fontsize(9)
         ax.set_yscale("log")
-        ax.legend(fontsize=7)
     fig.suptitle("Glorot & Bengio Fig 4: activation histograms at the end of learning", fontsize=11)
     fig.tight_layout()
     return fig
@@ -262,7 +262,8 @@ def init_histogram_figure(tables: StudyTables, quantity: str, xlabel: str, title
     is the effect's number for each init, printed in the title."""
     values = ", ".join(f"{init_label(i)} {number(tables, i):.2f}" for i in INITS)
     fig, axes = plt.subplots(2, 1, figsize=(7, 7), sharex=True)
-    draw_histograms(axes, tables, "tanh", quantity, 0, xlabel)
+    for ax, init in zip(axes, INITS, strict=True):
+        draw_histogram(ax, histogram(tables, "tanh", init, quantity, 0), f"tanh, {init_label(init)}", xlabel)
     fig.suptitle(f"{title}\n{number_label}: {values}", fontsize=10)
     fig.tight_layout()
     return fig
@@ -293,23 +294,27 @@ def fig8(tables: StudyTables) -> plt.Figure:
 def fig9(tables: StudyTables) -> plt.Figure:
     fig, axes = plt.subplots(2, 1, figsize=(7, 7), sharex=True)
     for ax, init in zip(axes, INITS, strict=True):
-        curves = layer_curves(tables, "tanh", init, "weight_grad")
-        steps = sorted(curves.step.unique())
-        colors = layer_colors(curves.layer.nunique())
-        n_layers = curves.layer.nunique()
-        for i, (color, (layer, rows)) in enumerate(zip(colors, curves.groupby("layer"), strict=True)):
-            x = np.arange(len(steps)) + (i - n_layers / 2) * 0.12
-            ax.errorbar(x, rows["mean"], yerr=rows["std"], fmt="o", ms=2.5, capsize=2, color=color,
-                        label=f"layer {layer}")
-        ax.set_xticks(np.arange(len(steps)), [str(s) for s in steps], rotation=60, fontsize=7)
-        ax.set_ylabel("weight gradient (mean ± std)")
+        points = spread_rows(layer_curves(tables, "tanh", init, "weight_grad"))
+        # one category per probe step, the layers side by side: mean ± std over units × examples
+        sns.pointplot(points, x="step", y="value", dodge=0.6, errorbar="sd", capsize=0.03, linestyle="none",
+                      marker="o", markersize=2.5, err_kws={"linewidth": 1.2}, ax=ax, **hue_by_layer(points))
+        ax.tick_params(axis="x", rotation=60, labelsize=7)
+        ax.set(xlabel="", ylabel="weight gradient (mean ± std)")
         ax.set_title(f"tanh, {init_label(init)}", fontsize=10)
-        ax.legend(fontsize=7, ncol=3)
+        sns.move_legend(ax, "best", fontsize=7, ncol=3, title=None)
     axes[1].set_xlabel("updates (probe steps)")
     fig.suptitle("Glorot & Bengio Fig 9: spread of the weight gradients per layer during training",
                  fontsize=11)
     fig.tight_layout()
     return fig
+
+
+def _test_error_rows(tables: StudyTables, dataset: str) -> pd.DataFrame:
+    """The test-error rows (error in %) of the runs at the selected learning rate, with their model."""
+    metrics = select(tables.metrics, data=dataset, split="test", block=list(TABLE1_BLOCKS))
+    metrics = require(selected_runs(metrics, tables.summary), f"{dataset} test error")
+    models = [MODEL_NAMES[key] for key in zip(metrics.activation, metrics.init, strict=True)]
+    return metrics.assign(model=models, error=100 * metrics.error)
 
 
 def test_error_curves(tables: StudyTables, dataset: str) -> pd.DataFrame:
@@ -328,17 +333,19 @@ def final_errors(curves: pd.DataFrame) -> pd.Series:
 
 
 def draw_test_error(ax, tables: StudyTables, dataset: str, digits: int) -> None:
-    """Test error against updates, one line per model (solid: normalized init), legend by final error."""
-    curves = test_error_curves(tables, dataset)
-    final = final_errors(curves)
-    for model in final.index:
-        rows = curves[curves.model == model]
-        ax.plot(rows.step.clip(lower=1), rows.error, marker="o", ms=2.5, lw=1.3,
-                ls="-" if model.endswith(" N") else "--", label=f"{model} ({final[model]:.{digits}f}%)")
-    ax.set_xscale("log")
-    ax.set_xlabel("number of updates")
+    """Test error against updates, one line per model, seed mean ± sd: colour the activation
+    (ACTIVATION_PALETTE), solid the normalized init, dashed the standard one; legend by final error."""
+    rows = _test_error_rows(tables, dataset)
+    final = final_errors(test_error_curves(tables, dataset))
+    labels = {m: f"{m} ({final[m]:.{digits}f}%)" for m in final.index}
+    hue = hue_by(rows, "model", {m: ACTIVATION_PALETTE.get(MODEL_KEYS[m][0]) for m in final.index}, labels,
+                 final.index)
+    dashes = {labels[m]: "" if MODEL_KEYS[m][1] == "glorot_uniform" else (4, 2) for m in final.index}
+    sns.lineplot(rows, x="step", y="error", style=hue["hue"], dashes=dashes, marker="o", ms=3, mew=0,
+                 lw=1.3, errorbar="sd", ax=ax, **hue)
+    step_axis(ax, linthresh=1, label="number of updates")
     ax.set_ylabel("test error (%)")
-    ax.legend(fontsize=7)
+    sns.move_legend(ax, "best", fontsize=7, title=None)
 
 
 @register("glorot2010_fig11_test_error")
@@ -371,7 +378,7 @@ def fig1(tables: StudyTables) -> plt.Figure:
         raise ValueError("no examples table (examples.parquet) in the study tables: give a Shapeset block "
                          "probe.examples=2")
     examples = select(tables.examples, data="shapeset")
-    axes_of_run = [c for c in examples.columns if c not in OPTIONAL_TABLES["examples"]]
+    axes_of_run = run_axes(examples, "examples")
     first = require(examples, "Shapeset examples").iloc[0]
     # every run shows the same images
     run = examples[(examples[axes_of_run] == first[axes_of_run]).all(axis=1)]
@@ -471,17 +478,17 @@ def jacobian_figure(tables: StudyTables) -> plt.Figure:
     steps = sorted(rows.step.unique())
     fig, axes = plt.subplots(1, len(steps), figsize=(4.2 * len(steps), 3.8), sharey=True, squeeze=False)
     for ax, step in zip(axes[0], steps, strict=True):
-        at = (rows[rows.step == step].groupby(["init", "layer"], as_index=False)
-              [["sv_mean", "sv_min", "sv_max"]].mean())
-        for init, part in at.groupby("init"):
-            line = ax.plot(part.layer, part.sv_mean, marker="o",
-                           label=f"{init_label(init)}: mean {part.sv_mean.mean():.2f}")
-            ax.axhline(PAPER_JACOBIAN[init], color=line[0].get_color(), ls=":", lw=1)
+        at = rows[rows.step == step]
+        mean = at.groupby(["init", "layer"]).sv_mean.mean().groupby("init").mean()  # over layers, seed means
+        labels = {init: f"{init_label(init)}: mean {mean[init]:.2f}" for init in mean.index}
+        sns.lineplot(at, x="layer", y="sv_mean", marker="o", errorbar="sd", ax=ax,
+                     **hue_by_init(at, INITS, labels=labels))
+        for init in present(at, INITS):
+            ax.axhline(PAPER_JACOBIAN[init], color=init_color(init), ls=":", lw=1)
         ax.set_xticks(sorted(at.layer.unique()))
-        ax.set_xlabel("layer l (Jacobian ∂z$^{l+1}$/∂z$^l$)")
+        ax.set(xlabel="layer l (Jacobian ∂z$^{l+1}$/∂z$^l$)", ylabel="mean singular value")
         ax.set_title(f"step {step}" + (" (initialization)" if step == 0 else ""), fontsize=10)
-        ax.legend(fontsize=7)
-    axes[0][0].set_ylabel("mean singular value")
+        sns.move_legend(ax, "best", fontsize=7, title=None)
     ratio = (jacobian_mean_singular_value(tables, "glorot_uniform")
              / jacobian_mean_singular_value(tables, "standard"))
     fig.suptitle(f"Glorot & Bengio §4.2.2: layer-to-layer Jacobians, tanh (dotted: paper's 0.8 and 0.5); "
@@ -506,22 +513,26 @@ def variance_recurrence(tables: StudyTables, activation: str, init: str) -> pd.D
     return pd.DataFrame({"measured": measured, "predicted": predicted})
 
 
+THEORY = "n Var(W) E[z²] (theory)"  # the variance figure's predicted line
+
+
 @register("glorot2010_variance_by_layer")
 def variance_figure(tables: StudyTables) -> plt.Figure:
     """Measured Var(s^l) at initialization against n Var(W) E[(z^{l-1})^2], the variance recurrence."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
     for ax, activation in zip(axes, ("tanh", "softsign"), strict=True):
-        for init in INITS:
-            moments = variance_recurrence(tables, activation, init)
-            line = ax.plot(moments.index, moments.measured, marker="o", label=f"{init_label(init)} measured")
-            ax.plot(moments.index, moments.predicted, "x--", color=line[0].get_color(),
-                    label="n Var(W) E[z²] (theory)")
+        moments = pd.concat([variance_recurrence(tables, activation, init).rename_axis("layer").reset_index()
+                             .assign(init=init) for init in INITS], ignore_index=True)
+        moments = moments.melt(["layer", "init"], ["measured", "predicted"], var_name="kind", value_name="m2")
+        kind = moments["kind"].map({"measured": "measured", "predicted": THEORY})
+        sns.lineplot(moments, x="layer", y="m2", style=kind, markers={"measured": "o", THEORY: "X"},
+                     dashes={"measured": "", THEORY: (4, 2)}, errorbar=None, ax=ax,
+                     **hue_by_init(moments, INITS))
         ax.set_yscale("log")
-        ax.set_xticks(list(moments.index))
-        ax.set_xlabel("layer")
+        ax.set_xticks(sorted(moments.layer.unique()))
+        ax.set(xlabel="layer", ylabel="Var(s) of pre-activations")
         ax.set_title(f"{activation}, Shapeset, at initialization", fontsize=10)
-        ax.legend(fontsize=7)
-    axes[0].set_ylabel("Var(s) of pre-activations")
+        sns.move_legend(ax, "best", fontsize=7, title=None)
     fig.suptitle("Variance recurrence Var(s$^l$) = n Var(W) E[(z$^{l-1}$)²] against the measured variance",
                  fontsize=10)
     fig.tight_layout()

@@ -24,10 +24,28 @@ import math
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+import seaborn as sns
 
-from fanin.contract import OPTIONAL_TABLES, RUN_TABLES
 from fanin.figures import register
-from fanin.figures.common import StudyTables, init_label, require, select
+from fanin.figures.common import (
+    StudyTables,
+    first_step_staying_below,
+    hue_by,
+    hue_by_init,
+    init_color,
+    init_label,
+    last_per_run,
+    legend_outside,
+    numbers_box,
+    present,
+    require,
+    run_axes,
+    seed_mean,
+    select,
+    short_label,
+    step_axis,
+    steps_text,
+)
 
 TOY_INITS = ("zeros", "too_small", "xavier_he_baseline", "too_large")
 MNIST_INITS = ("zeros", "standard", "xavier_he_baseline", "standard_normal")
@@ -35,30 +53,22 @@ SHAPE_AXIS = "data.shape"  # optional run axis of the toy2d block (circles, moon
 SCALE_AXIS = "init.scale"  # run axis of the linear block (scaled_identity's scale)
 CHANCE_COST = math.log(2)  # the cost of predicting p = 1/2 on a two-class problem
 
-# The article's names for the toy demo's four choices.
+# The article's names where they are not the papers' (common.INIT_LABELS / INIT_SHORT): its toy demo's
+# "appropriate" init and its MNIST demo's "uniform" one. Colours: common.INIT_PALETTE.
 TOY_LABELS = {"zeros": "zero", "too_small": "too small",
               "xavier_he_baseline": "appropriate (Xavier N(0, 1/n))", "too_large": "too large"}
-SHORT = {"zeros": "zero", "too_small": "too small", "xavier_he_baseline": "appropriate",
-         "too_large": "too large", "standard": "uniform", "standard_normal": "std normal"}
-COLORS = {"zeros": "0.45", "too_small": "tab:blue", "xavier_he_baseline": "tab:green", "too_large": "tab:red",
-          "standard": "tab:orange", "standard_normal": "tab:purple"}
-SCALE_COLORS = {1.5: "tab:red", 0.5: "tab:blue"}
+SHORT_LABELS = {"xavier_he_baseline": "appropriate", "standard": "uniform"}
+SCALE_COLORS = {1.5: "tab:red", 0.5: "tab:blue"}  # the linear net's W = scale·I: exploding, vanishing
 # The demos by their grid blocks (config/studies/katanforoosh2019.yaml), each with the inits it compares.
 BLOCKS = {"toy2d": TOY_INITS, "mnist": MNIST_INITS}
 
 
+def _short(name: str) -> str:
+    """An init's name in a numbers box, as the article says it."""
+    return SHORT_LABELS.get(name, short_label(name))
+
+
 # --- selections ---------------------------------------------------------------------------------------
-
-
-def run_axes(frame: pd.DataFrame, table: str) -> list[str]:
-    """The run-axis columns of a study table: every column that is not one of the run's own columns."""
-    own = RUN_TABLES.get(table) or OPTIONAL_TABLES[table]
-    return [c for c in frame.columns if c not in own]
-
-
-def _present(frame: pd.DataFrame, names) -> list:
-    have = set(frame["init"])
-    return [name for name in names if name in have]
 
 
 _ANY = object()  # `shape` for "every shape" (toy_shapes itself)
@@ -95,9 +105,15 @@ def _one_shape(rows: pd.DataFrame, shape, what: str) -> pd.DataFrame:
     return require(rows[rows[SHAPE_AXIS] == shape], f"{what} and {SHAPE_AXIS}={shape}")
 
 
-def _last(rows: pd.DataFrame, table: str) -> pd.DataFrame:
-    """Each run's last row (rows of one split)."""
-    return rows.sort_values("step").groupby(run_axes(rows, table), sort=False, dropna=False).tail(1)
+def _split(tables: StudyTables, split: str, shape: str | None) -> pd.DataFrame:
+    """The toy2d metrics rows of one split (and shape)."""
+    rows = _block(tables.metrics, "toy2d", "metrics", shape)
+    return require(rows[rows["split"] == split], f"{split} rows of the toy2d runs")
+
+
+def _per_init(values: pd.Series, inits=TOY_INITS) -> dict[str, float]:
+    """A Series indexed by init as {init: float}, in the demo's order."""
+    return {name: float(values[name]) for name in inits if name in values.index}
 
 
 def _shape_title(shape: str | None) -> str:
@@ -113,51 +129,37 @@ def curves(tables: StudyTables, split: str = "train", shape: str | None = None) 
     Columns: init, step, loss_mean, loss_std, error_mean, error_std, runs. Training rows are the means over
     the minibatches since the previous measurement (none at step 0); valid/test rows are exact at each step.
     """
-    rows = _block(tables.metrics, "toy2d", "metrics", shape)
-    rows = require(rows[rows["split"] == split], f"{split} rows of the toy2d runs")
-    out = rows.groupby(["init", "step"], sort=True).agg(
-        loss_mean=("loss", "mean"), loss_std=("loss", "std"), error_mean=("error", "mean"),
-        error_std=("error", "std"), runs=("loss", "size"))
-    return out.reset_index()
+    return seed_mean(_split(tables, split, shape), ["loss", "error"], by=["init", "step"])
 
 
 def final_cost(tables: StudyTables, shape: str | None = None) -> dict[str, float]:
     """Per init: the training cost of each run's last measurement, averaged over seeds."""
-    rows = _block(tables.metrics, "toy2d", "metrics", shape)
-    last = _last(require(rows[rows["split"] == "train"], "training rows of the toy2d runs"), "metrics")
-    return {name: float(last.loc[last["init"] == name, "loss"].mean()) for name in _present(last, TOY_INITS)}
+    return _per_init(last_per_run(_split(tables, "train", shape), "loss"))
 
 
 def final_error(tables: StudyTables, shape: str | None = None, split: str = "test") -> dict[str, float]:
     """Per init: the `split` error at each run's last measurement, averaged over seeds (chance ≈ 0.5)."""
-    rows = _block(tables.metrics, "toy2d", "metrics", shape)
-    last = _last(require(rows[rows["split"] == split], f"{split} rows of the toy2d runs"), "metrics")
-    return {name: float(last.loc[last["init"] == name, "error"].mean()) for name in _present(last, TOY_INITS)}
+    return _per_init(last_per_run(_split(tables, split, shape), "error"))
 
 
 def initial_cost(tables: StudyTables, shape: str | None = None, split: str = "test") -> dict[str, float]:
     """Per init: the cost at initialization (step 0) on the held-out `split`, averaged over seeds; chance
     is log 2 ≈ 0.693. (No training cost exists at step 0: training rows average the steps before them.)"""
     rows = _block(tables.metrics, "toy2d", "metrics", shape)
-    rows = rows[(rows["split"] == split) & (rows["step"] == 0)]
-    rows = require(rows, f"step-0 {split} rows of the toy2d runs")
-    return {name: float(rows.loc[rows["init"] == name, "loss"].mean()) for name in _present(rows, TOY_INITS)}
+    rows = require(rows[(rows["split"] == split) & (rows["step"] == 0)],
+                   f"step-0 {split} rows of the toy2d runs")
+    return _per_init(rows.groupby("init")["loss"].mean())
 
 
 def plateau_exit(tables: StudyTables, shape: str | None = None, fraction: float = 0.9) -> dict[str, float]:
     """Per init: the first measured step from which the seed-mean training cost stays below `fraction` ×
     log 2 at every later measurement (math.inf if it never does): when the net leaves the chance plateau
-    for good. Zero init never does; too small does late; appropriate does early."""
-    curve_rows = curves(tables, "train", shape)
-    result = {}
-    for name in _present(curve_rows, TOY_INITS):
-        curve = curve_rows[curve_rows["init"] == name].sort_values("step")
-        loss = curve["loss_mean"].to_numpy(float)
-        above = ~(loss < fraction * CHANCE_COST)  # NaN (diverged) counts as above
-        last_above = int(np.flatnonzero(above)[-1]) if above.any() else -1
-        steps = curve["step"].to_numpy()
-        result[name] = float(steps[last_above + 1]) if last_above + 1 < len(steps) else math.inf
-    return result
+    for good. Zero init never does; too small does late; appropriate does early. (NaN, a diverged run,
+    counts as above.)"""
+    cost = curves(tables, "train", shape).set_index("step")
+    threshold = fraction * CHANCE_COST
+    return {name: first_step_staying_below(cost.loc[cost["init"] == name, "loss_mean"], threshold)
+            for name in present(cost, TOY_INITS)}
 
 
 def hidden_activation_std(tables: StudyTables, shape: str | None = None,
@@ -173,7 +175,7 @@ def hidden_activation_std(tables: StudyTables, shape: str | None = None,
     else:
         rows = rows[rows["step"] == step]
     rows = require(rows, f"hidden-layer activation statistics of the toy2d runs at step {step}")
-    return {name: float(rows.loc[rows["init"] == name, "std"].max()) for name in _present(rows, TOY_INITS)}
+    return _per_init(rows.groupby("init")["std"].max())
 
 
 # --- (c) per-layer activations (MNIST; also the toy net) ------------------------------------------------
@@ -197,7 +199,7 @@ def std_ratio(tables: StudyTables, block: str = "mnist", step: int = 0,
     init, whose activations are all 0). < 1: the signal shrinks layer by layer; ≈ 1: it is kept."""
     profile = activation_profile(tables, block, step, shape)
     result = {}
-    for name in _present(profile, BLOCKS[block]):
+    for name in present(profile, BLOCKS[block]):
         curve = profile[profile["init"] == name].set_index("layer")["std"]
         first, last = curve.loc[curve.index.min()], curve.loc[curve.index.max()]
         result[name] = float(last / first) if first > 0 else math.nan
@@ -210,7 +212,7 @@ def saturated_fraction(tables: StudyTables, block: str = "mnist", step: int = 0,
     (|a| > ~0.975) at `step`, averaged over seeds."""
     profile = activation_profile(tables, block, step, shape)
     result = {}
-    for name in _present(profile, BLOCKS[block]):
+    for name in present(profile, BLOCKS[block]):
         curve = profile[profile["init"] == name]
         result[name] = {int(layer): float(frac)
                         for layer, frac in zip(curve["layer"], curve["frac_saturated"], strict=True)}
@@ -295,82 +297,62 @@ def linear_cost(tables: StudyTables, split: str = "test") -> dict[float, dict[st
     return dict(sorted(result.items(), reverse=True))
 
 
-# --- drawing helpers --------------------------------------------------------------------------------------
-
-
-def _box(ax: plt.Axes, lines: list[str], x: float = 0.98, y: float = 0.97, ha: str = "right",
-         va: str = "top") -> None:
-    ax.text(x, y, "\n".join(lines), transform=ax.transAxes, ha=ha, va=va, fontsize=7.5,
-            bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.85, "edgecolor": "0.7"})
-
-
-def _steps_text(step: float) -> str:
-    return "never" if not math.isfinite(step) else f"step {step:.0f}"
-
-
-def _step_axis(ax: plt.Axes) -> None:
-    ax.set_xscale("symlog", linthresh=1, linscale=0.4)
-    ax.set_xlim(left=0)
-    ax.set_xlabel("training step (SGD update; symlog scale)")
-
-
 # --- figures ------------------------------------------------------------------------------------------------
+
+
+def _toy_numbers(tables: StudyTables, shape: str | None) -> list[str]:
+    """The toy demo's numbers for one data shape, a numbers box's lines."""
+    final_c, final_e = final_cost(tables, shape), final_error(tables, shape)
+    init_c, exit_step = initial_cost(tables, shape), plateau_exit(tables, shape)
+    spread, saturated = hidden_activation_std(tables, shape), saturated_fraction(tables, "toy2d", 0, shape)
+    lines = [f"{_shape_title(shape)}", "cost at init (test) → final (train):"]
+    lines += [f"  {_short(n)}: {init_c[n]:.3g} → {final_c[n]:.3g}" for n in final_c]
+    lines += ["final test error (chance 0.5):"] + [f"  {_short(n)}: {final_e[n]:.3f}" for n in final_e]
+    lines += ["cost < 0.9 log 2 for good from:"]
+    lines += [f"  {_short(n)}: {steps_text(step)}" for n, step in exit_step.items()]
+    if "zeros" in spread:
+        lines.append(f"zero: hidden activations' std at the end: {spread['zeros']:.2g}")
+    if "too_large" in saturated:
+        lines.append("too large: units saturated at init: "
+                     + ", ".join(f"{100 * f:.0f}%" for f in saturated["too_large"].values()))
+    return lines
+
+
+def _toy_lines(ax: plt.Axes, rows: pd.DataFrame, value: str, legend: bool) -> None:
+    """`value` against steps per init, seed mean ± sd; zero dashed and on top (zero and too small can lie
+    on top of each other, both at chance)."""
+    hue = hue_by_init(rows, TOY_INITS, labels=TOY_LABELS)
+    zero = TOY_LABELS["zeros"]
+    dashes = {name: (4, 2) if name == zero else "" for name in hue["hue_order"]}
+    widths = {name: 2.0 if name == zero else 1.7 for name in hue["hue_order"]}
+    sns.lineplot(rows, x="step", y=value, **hue, style=hue["hue"], dashes=dashes, size=hue["hue"],
+                 sizes=widths, errorbar="sd", legend=legend, ax=ax)
+    for line in ax.get_lines():
+        if line.get_color() == init_color("zeros"):
+            line.set_zorder(4)
+    step_axis(ax)
 
 
 @register("katanforoosh2019_toy2d_cost")
 def draw_toy2d_cost(tables: StudyTables) -> plt.Figure:
     """Per data shape (rows): training cost and test error vs steps for the four inits, and their numbers."""
     shapes = toy_shapes(tables)
-    height = 4.3 * len(shapes) + 0.6
-    fig, axes = plt.subplots(len(shapes), 2, figsize=(14.0, height), squeeze=False)
-    # the right quarter holds the legend and, per row, the numbers (figure text: no empty axes)
-    fig.subplots_adjust(left=0.06, right=0.70, top=1 - 0.75 / height, bottom=0.55 / height, wspace=0.25,
-                        hspace=0.42)
-    for row, shape in enumerate(shapes):
-        train, test = curves(tables, "train", shape), curves(tables, "test", shape)
-        final_c, final_e = final_cost(tables, shape), final_error(tables, shape)
-        init_c, exit_step = initial_cost(tables, shape), plateau_exit(tables, shape)
-        spread = hidden_activation_std(tables, shape)
-        saturated = saturated_fraction(tables, "toy2d", 0, shape)
+    fig, axes = plt.subplots(len(shapes), 2, figsize=(13.0, 5.0 * len(shapes) + 0.4), squeeze=False)
+    for (ax_cost, ax_err), shape in zip(axes, shapes, strict=True):
         config = _block(tables.metrics, "toy2d", "metrics", shape).iloc[0]
-        ax_cost, ax_err = axes[row]
-        for name in _present(train, TOY_INITS):
-            # zero and too small can lie on top of each other (both at chance): zero dashed, on top
-            style = {"ls": "--", "lw": 2.0, "zorder": 4} if name == "zeros" else {"ls": "-", "lw": 1.7}
-            for ax, frame, column in ((ax_cost, train, "loss"), (ax_err, test, "error")):
-                curve = frame[frame["init"] == name].sort_values("step")
-                x, y = curve["step"].to_numpy(), curve[f"{column}_mean"].to_numpy(float)
-                ax.plot(x, y, color=COLORS[name], label=TOY_LABELS[name], **style)
-                if curve["runs"].max() > 1:
-                    sd = curve[f"{column}_std"].fillna(0).to_numpy(float)
-                    ax.fill_between(x, y - sd, y + sd, color=COLORS[name], alpha=0.15, lw=0)
-        ax_cost.axhline(CHANCE_COST, color="0.3", ls=":", lw=1, label="chance (log 2, p = 1/2)")
-        ax_err.axhline(0.5, color="0.3", ls=":", lw=1)
-        ax_cost.set_yscale("log")
-        ax_cost.set_ylabel("training cost (NLL, log scale)")
-        ax_err.set_ylabel("test error")
-        ax_err.set_ylim(-0.02, 1.0)
-        for ax in (ax_cost, ax_err):
-            _step_axis(ax)
         where = f"{_shape_title(shape)}, tanh MLP {config['depth']} hidden × {config['width']}"
-        ax_cost.set_title(f"{where}: training cost", fontsize=10)
-        ax_err.set_title(f"{where}: test error", fontsize=10)
-        lines = [f"{_shape_title(shape)}", "cost at init (test) → final (train):"]
-        lines += [f"  {SHORT[n]}: {init_c[n]:.3g} → {final_c[n]:.3g}" for n in final_c]
-        lines += ["final test error (chance 0.5):"] + [f"  {SHORT[n]}: {final_e[n]:.3f}" for n in final_e]
-        lines += ["cost < 0.9 log 2 for good from:"]
-        lines += [f"  {SHORT[n]}: {_steps_text(exit_step[n])}" for n in exit_step]
-        if "zeros" in spread:
-            lines.append(f"zero: hidden activations' std at the end: {spread['zeros']:.2g}")
-        if "too_large" in saturated:
-            sat = ", ".join(f"{100 * f:.0f}%" for f in saturated["too_large"].values())
-            lines.append(f"too large: units saturated at init: {sat}")
-        top = ax_err.get_position().y1 - (0.24 * 4.3 / height if row == 0 else 0.0)
-        fig.text(0.72, top, "\n".join(lines), ha="left", va="top", fontsize=8, family="monospace")
-    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="upper left", fontsize=8, frameon=True,
-               bbox_to_anchor=(0.715, axes[0, 1].get_position().y1 + 0.01))
+        _toy_lines(ax_cost, _split(tables, "train", shape), "loss", legend=False)
+        _toy_lines(ax_err, _split(tables, "test", shape), "error", legend=ax_err is axes[0, 1])
+        ax_cost.axhline(CHANCE_COST, color="0.3", ls=":", lw=1)
+        ax_err.axhline(0.5, color="0.3", ls=":", lw=1, label="chance (cost log 2, p = 1/2)")
+        ax_cost.set(yscale="log", ylabel="training cost (NLL, log scale)", title=f"{where}: training cost")
+        ax_err.set(ylabel="test error", ylim=(-0.02, 1.0), title=f"{where}: test error")
+        numbers_box(ax_err, _toy_numbers(tables, shape), loc="outside lower right", fontsize=7.5)
+    axes[0, 1].get_legend().remove()  # seaborn's, without the chance line: build it anew from every line
+    legend_outside(axes[0, 1], fontsize=8)
     fig.suptitle("Katanforoosh & Kunin 2019: zero init never learns, too small learns slowly, appropriate "
                  "converges, too large saturates (high cost, slow and noisy)", fontsize=10)
+    fig.tight_layout()
     return fig
 
 
@@ -382,7 +364,7 @@ def draw_toy2d_boundaries(tables: StudyTables) -> plt.Figure:
         raise ValueError("no boundary table (boundary.parquet) in the study tables: the toy2d runs write one "
                          "at their last step; does the study's grid include runs with data=toy2d?")
     shapes = toy_shapes(tables)
-    inits = _present(_block(tables.boundary, "toy2d", "boundary", _ANY), TOY_INITS)
+    inits = present(_block(tables.boundary, "toy2d", "boundary", _ANY), TOY_INITS)
     fig, axes = plt.subplots(len(shapes), len(inits), figsize=(3.3 * len(inits), 3.3 * len(shapes)),
                              squeeze=False)
     levels = np.linspace(0, 1, 11)
@@ -423,6 +405,17 @@ def draw_toy2d_boundaries(tables: StudyTables) -> plt.Figure:
     return fig
 
 
+COSTS = {"train": "training cost", "test": "test cost"}  # the linear net's splits: solid, dashed
+
+
+def _diverged_at(rows: pd.DataFrame) -> tuple[float, float, int] | None:
+    """Where the seed-mean cost of `rows` (one scale's test rows) stops being finite: (step, cost) of its
+    last finite value and the first non-finite step; None if it stays finite."""
+    cost = rows.groupby("step")["loss"].mean()
+    bad, good = cost[~np.isfinite(cost)], cost[np.isfinite(cost)]
+    return (good.index[-1], good.iloc[-1], int(bad.index[0])) if len(bad) and len(good) else None
+
+
 @register("katanforoosh2019_linear_exploding_vanishing")
 def draw_linear(tables: StudyTables) -> plt.Figure:
     """Left: std of each layer's z^l at init for W = 1.5 I and 0.5 I, with the exact theory scale^(l-1);
@@ -431,43 +424,41 @@ def draw_linear(tables: StudyTables) -> plt.Figure:
     cost = linear_cost(tables)
     metrics = _linear(tables.metrics, "metrics")
     depth = int(metrics["depth"].max())
+    scales = sorted(profile["scale"].unique(), reverse=True)
     fig, (ax_mag, ax_cost) = plt.subplots(1, 2, figsize=(12.4, 4.8))
-    for scale in sorted(profile["scale"].unique(), reverse=True):
-        color = SCALE_COLORS.get(float(scale), "0.3")
-        curve = profile[profile["scale"] == scale].sort_values("layer")
-        ax_mag.plot(curve["layer"], curve["std"], "o", ms=6, color=color,
-                    label=f"W = {scale:g} I: measured (fit ×{growth[float(scale)]:.4f}/layer)")
-        ax_mag.plot(curve["layer"], curve["theory"], "-", lw=1.2, color=color, alpha=0.8,
-                    label=f"theory: std(z¹) × {scale:g}^(l-1)  (max dev. {deviation[float(scale)]:.1e})")
-    ax_mag.set_yscale("log")
-    ax_mag.set_xlabel(f"layer l (1..{depth} hidden, {depth + 1} = output ŷ before softmax)")
-    ax_mag.set_ylabel("std of zˡ = Wˡaˡ⁻¹ at init (log scale)")
-    ax_mag.set_title(f"linear net, {depth + 1} weight layers of width 2: aˡ = scaleˡ x")
+    measured = {s: f"W = {s:g} I: measured (fit ×{growth[s]:.4f}/layer)" for s in scales}
+    theory = {s: f"theory: std(z¹) × {s:g}^(l-1)  (max dev. {deviation[s]:.1e})" for s in scales}
+    sns.scatterplot(profile, x="layer", y="std", s=45, lw=0, ax=ax_mag,
+                    **hue_by(profile, "scale", SCALE_COLORS, measured, scales))
+    sns.lineplot(profile, x="layer", y="theory", lw=1.2, alpha=0.8, ax=ax_mag,
+                 **hue_by(profile, "scale", SCALE_COLORS, theory, scales))
+    ax_mag.set(yscale="log", xlabel=f"layer l (1..{depth} hidden, {depth + 1} = output ŷ before softmax)",
+               ylabel="std of zˡ = Wˡaˡ⁻¹ at init (log scale)",
+               title=f"linear net, {depth + 1} weight layers of width 2: aˡ = scaleˡ x")
     ax_mag.legend(fontsize=7.5, loc="best")
 
-    for scale in sorted(metrics["scale"].unique(), reverse=True):
-        color = SCALE_COLORS.get(float(scale), "0.3")
-        rows = metrics[metrics["scale"] == scale]
-        for split, style, lw in (("train", "-", 1.7), ("test", "--", 1.1)):
-            part = rows[rows["split"] == split].groupby("step")["loss"].mean().reset_index()
-            label = f"W = {scale:g} I: {'training' if split == 'train' else 'test'} cost"
-            ax_cost.plot(part["step"], part["loss"], style, color=color, lw=lw, label=label)
-            bad = part[~np.isfinite(part["loss"])]
-            if split == "test" and len(bad):
-                good = part[np.isfinite(part["loss"])]
-                ax_cost.plot(good["step"].iloc[-1], good["loss"].iloc[-1], "x", color=color, ms=10, mew=2)
-                ax_cost.annotate(f"diverged (NaN) at step {int(bad['step'].iloc[0])}",
-                                 (good["step"].iloc[-1], good["loss"].iloc[-1]), fontsize=8, color=color,
-                                 xytext=(5, 5), textcoords="offset points")
+    rows = metrics[metrics["split"].isin(list(COSTS))]
+    split = rows["split"].map(COSTS).rename("cost")
     ax_cost.axhline(CHANCE_COST, color="0.3", ls=":", lw=1, label="log 2 (p = 1/2)")
-    ax_cost.set_yscale("log")
-    ax_cost.set_ylabel("cost (NLL, log scale)")
-    _step_axis(ax_cost)
-    ax_cost.set_title("cost: exploding (1.5 I) oscillates, vanishing (0.5 I) stalls")
-    lines = [f"W = {s:g} I: test cost {c['initial']:.3g} at init → {c['final']:.3g}; "
-             f"{c['rises']:.0f} rises{' ; DIVERGED' if c['diverged'] else ''}" for s, c in cost.items()]
-    _box(ax_cost, lines, x=0.02, y=0.03, ha="left", va="bottom")
-    ax_cost.legend(fontsize=7.5, loc="upper right")
+    sns.lineplot(rows.assign(loss=rows["loss"].where(np.isfinite(rows["loss"]))), x="step", y="loss",
+                 **hue_by(rows, "scale", SCALE_COLORS, {s: f"W = {s:g} I" for s in scales}, scales),
+                 style=split, style_order=list(COSTS.values()), dashes=["", (4, 2)], size=split,
+                 size_order=list(COSTS.values()), sizes=[1.7, 1.1], errorbar="sd", ax=ax_cost)
+    for scale in scales:
+        diverged = _diverged_at(rows[(rows["scale"] == scale) & (rows["split"] == "test")])
+        if diverged:
+            step, last, bad = diverged
+            color = SCALE_COLORS.get(scale, "0.3")
+            ax_cost.plot(step, last, "x", color=color, ms=10, mew=2)
+            ax_cost.annotate(f"diverged (NaN) at step {bad}", (step, last), fontsize=8, color=color,
+                             xytext=(5, 5), textcoords="offset points")
+    ax_cost.set(yscale="log", ylabel="cost (NLL, log scale)",
+                title="cost: exploding (1.5 I) oscillates, vanishing (0.5 I) stalls")
+    step_axis(ax_cost)
+    numbers_box(ax_cost, [f"W = {s:g} I: test cost {c['initial']:.3g} at init → {c['final']:.3g}; "
+                          f"{c['rises']:.0f} rises{' ; DIVERGED' if c['diverged'] else ''}"
+                          for s, c in cost.items()], loc="lower left", fontsize=7.5)
+    sns.move_legend(ax_cost, "upper right", fontsize=7.5, title=None)
     fig.suptitle("Katanforoosh & Kunin 2019: with W = scale·I every layer multiplies the signal by the "
                  "scale — exploding (1.5) and vanishing (0.5) activations", fontsize=10)
     fig.tight_layout()
@@ -482,37 +473,33 @@ def draw_mnist_activations(tables: StudyTables) -> plt.Figure:
     hist = require(hist[(hist["quantity"] == "act") & (hist["step"] == 0) & (hist["layer"] <= hist["depth"])],
                    "step-0 activation histograms of the mnist tanh runs")
     hist = hist[hist["seed"] == hist.groupby("init")["seed"].transform("min")]
-    profile = activation_profile(tables, "mnist")
+    hist = hist.assign(centre=(hist["bin_left"] + hist["bin_right"]) / 2)
+    stats = activation_profile(tables, "mnist").set_index(["init", "layer"])
     ratios = std_ratio(tables, "mnist")
-    inits = _present(hist, MNIST_INITS)
+    inits = present(hist, MNIST_INITS)
     layers = sorted(int(ell) for ell in hist["layer"].unique())
     config = hist.iloc[0]
     fig, axes = plt.subplots(len(inits), len(layers), figsize=(2.7 * len(layers) + 0.8, 2.1 * len(inits)),
                              sharex=True, sharey="row", squeeze=False)
-    for row, name in enumerate(inits):
-        for col, layer in enumerate(layers):
-            ax = axes[row, col]
-            part = hist[(hist["init"] == name) & (hist["layer"] == layer)].sort_values("bin_left")
-            counts = part["count"].to_numpy(float)
-            edges = np.append(part["bin_left"].to_numpy(float), part["bin_right"].to_numpy(float)[-1:])
-            total = counts.sum()
-            ax.stairs(counts / total if total else counts, edges, fill=True, color=COLORS[name], alpha=0.75)
-            stats = profile[(profile["init"] == name) & (profile["layer"] == layer)]
-            if len(stats):
-                s = stats.iloc[0]
-                ax.text(0.03, 0.95, f"std {s['std']:.3g}\nsat. {100 * s['frac_saturated']:.0f}%",
-                        transform=ax.transAxes, ha="left", va="top", fontsize=7.5)
-            ax.set_xlim(-1.05, 1.05)
-            if row == 0:
-                ax.set_title(f"A[{layer}]")
-            if row == len(inits) - 1:
-                ax.set_xlabel("activation tanh(z)")
-            if col == 0:
-                ratio = ratios.get(name, math.nan)
-                ratio_text = ""
-                if math.isfinite(ratio):
-                    ratio_text = f"\nstd A[{layers[-1]}]/A[{layers[0]}] = {ratio:.2f}"
-                ax.set_ylabel(f"{init_label(name)}{ratio_text}\nfraction of units", fontsize=8)
+    for (name, layer), part in hist.groupby(["init", "layer"]):
+        ax = axes[inits.index(name), layers.index(int(layer))]
+        edges = [*sorted(part["bin_left"]), part["bin_right"].max()]  # a list (seaborn compares it to "auto")
+        sns.histplot(part, x="centre", weights="count", bins=edges, stat="probability",
+                     color=init_color(name), alpha=0.75, lw=0, ax=ax)
+        if (name, layer) in stats.index:
+            s = stats.loc[(name, layer)]
+            numbers_box(ax, [f"std {s['std']:.3g}", f"sat. {100 * s['frac_saturated']:.0f}%"],
+                        loc="upper left", fontsize=7)
+        ax.set(xlim=(-1.05, 1.05), xlabel="", ylabel="")
+        ax.margins(y=0.3)  # room above the bars for the box
+    for ax, layer in zip(axes[0], layers, strict=True):
+        ax.set_title(f"A[{layer}]")
+    for ax in axes[-1]:
+        ax.set_xlabel("activation tanh(z)")
+    for ax, name in zip(axes[:, 0], inits, strict=True):
+        ratio = ratios.get(name, math.nan)
+        ratio_text = f"\nstd A[{layers[-1]}]/A[{layers[0]}] = {ratio:.2f}" if math.isfinite(ratio) else ""
+        ax.set_ylabel(f"{init_label(name)}{ratio_text}\nfraction of units", fontsize=8)
     fig.suptitle(f"Katanforoosh & Kunin 2019: MNIST, tanh, {config['depth']} hidden layers × "
                  f"{config['width']}, activations at initialization per layer", fontsize=10)
     fig.tight_layout()

@@ -1,10 +1,11 @@
 """One run, start to finish, from a plain config dict: data, model, init, training, measurements, files.
 
-This is the library's entry point; `fanin.train` only turns a Hydra config into the dict this takes.
+This is the library's entry point; `python -m fanin.train` (fanin.train.__main__) only turns Hydra configs
+into the dicts this takes.
 Files written to `out_dir` (the run's deterministic folder): config.yaml first; metrics, layer_stats,
 histograms and jacobian parquet tables and provenance.json at the end; summary.json last of all, so a
 folder with summary.json holds a complete run and a killed run leaves none. A killed run leaves instead
-its last checkpoint (fanin.training.checkpoint) in `trainer.checkpoint_dir`, by default
+its last checkpoint (fanin.train.checkpoint) in `trainer.checkpoint_dir`, by default
 `<out_dir>/checkpoint`, which no pipeline rule declares as an output; started again, the run resumes from it
 and ends with the tables an uninterrupted run would have written.
 """
@@ -27,24 +28,24 @@ from fanin.activations import check_activation
 from fanin.config import group_arguments
 from fanin.contract import OPTIONAL_TABLES, TABLES
 from fanin.data import DataSplits, load_data, loader_arguments
-from fanin.devices import claim_device
-from fanin.identity import identity_overrides
 from fanin.inits import initialize, scheme_params, scheme_variance
 from fanin.io import remove_stale_temporaries, write_json, write_parquet, write_yaml
 from fanin.model import MLP
-from fanin.packing import PER_RUN_KEYS
+from fanin.plan.identity import identity_overrides
+from fanin.plan.packing import PER_RUN_KEYS
 from fanin.probes.boundary import decision_boundary
 from fanin.probes.cost_surface import cost_surface
 from fanin.probes.examples import examples_table
 from fanin.probes.schedule import probe_steps
 from fanin.probes.spectrum import spectrum_table
-from fanin.provenance import git_commit, provenance
-from fanin.sinks import make_sink
-from fanin.training.checkpoint import Checkpointing, pack_fingerprint, resumable_checkpoint
-from fanin.training.measurements import Measurements, PackMeasurements
-from fanin.training.module import InitStudyModule
-from fanin.training.pack import Pack
-from fanin.training.stream import PackStream, TrainStream
+from fanin.train.checkpoint import Checkpointing, pack_fingerprint, resumable_checkpoint
+from fanin.train.devices import claim_device
+from fanin.train.measurements import Measurements, PackMeasurements
+from fanin.train.module import InitStudyModule
+from fanin.train.pack import Pack
+from fanin.train.provenance import git_commit, provenance
+from fanin.train.sinks import make_sink
+from fanin.train.stream import PackStream, TrainStream
 
 log = logging.getLogger("fanin")
 # Lightning's start-up banners (GPU available, tips) would drown the run's own log lines.
@@ -147,13 +148,13 @@ CHOICES = {"trainer.accelerator": ("cpu", "gpu", "cuda", "auto"),
 
 def train_run(config: dict, out_dir: str | Path, overrides: list[str] | None = None) -> dict:
     """Train and measure one run described by `config` (the resolved conf/train.yaml), writing to `out_dir`;
-    `overrides`, the command line it was composed from, go into provenance.json (fanin.identity)."""
+    `overrides`, the command line it was composed from, go into provenance.json (fanin.plan.identity)."""
     return train_pack([config], [out_dir], None if overrides is None else [overrides])[0]
 
 
 def check_packable(configs: list[dict]) -> None:
     """Refuse, in one line naming the key, runs that cannot train in lockstep in one pack: everything but
-    fanin.packing.PER_RUN_KEYS must be equal (one shape, one data set, one schedule)."""
+    fanin.plan.packing.PER_RUN_KEYS must be equal (one shape, one data set, one schedule)."""
     def shared(config: dict) -> dict:
         kept = {k: v for k, v in config.items() if k not in PER_RUN_KEYS}
         return {k: ({s: x for s, x in v.items() if f"{k}.{s}" not in PER_RUN_KEYS} if isinstance(v, dict)
@@ -184,7 +185,7 @@ def start_folder(config: dict, out_dir: Path) -> None:
 
 def train_pack(configs: list[dict], out_dirs: list[str | Path],
                overrides: list[list[str]] | None = None) -> list[dict]:
-    """Train K runs of one shape in lockstep (fanin.training.pack), each measured and written to its own
+    """Train K runs of one shape in lockstep (fanin.train.pack), each measured and written to its own
     folder exactly as it would be alone; their summaries, in order. `overrides`: each run's command
     line, recorded."""
     started = time.perf_counter()
@@ -280,7 +281,7 @@ def fit(module: InitStudyModule, loader: DataLoader, t: dict, measurements: Pack
     number of updates done."""
     accelerator, devices, claim = t["accelerator"], t["devices"], None
     if accelerator in ("gpu", "cuda") and devices == 1:
-        # several runs share a workstation's GPUs: each takes a device of its own (see fanin.devices)
+        # several runs share a workstation's GPUs: each takes a device of its own (see fanin.train.devices)
         claim = claim_device(torch.cuda.device_count())
         devices = [claim.index]
     try:
@@ -289,7 +290,7 @@ def fit(module: InitStudyModule, loader: DataLoader, t: dict, measurements: Pack
             warnings.filterwarnings("ignore", message=".*does not have many workers.*")
             warnings.filterwarnings("ignore", message=".*max_steps=0.*")
             warnings.filterwarnings("ignore", message=".*LeafSpec.*")
-            # The stream resumes itself exactly (fanin.training.stream); Lightning cannot know that.
+            # The stream resumes itself exactly (fanin.train.stream); Lightning cannot know that.
             warnings.filterwarnings("ignore", message=".*dataloader is not resumable.*")
             # A single-device run started outside srun on a machine with Slurm installed is not a mistake.
             warnings.filterwarnings("ignore", message=".*The `srun` command is available.*")

@@ -2,13 +2,13 @@
 identical tables; a solo run is a pack of one.
 
 `last.ckpt` holds everything the rest of the pack depends on: every run's weights, optimizer state and the
-step (Lightning), each run's position in its training stream (fanin.training.stream), its measurements so far
+step (Lightning), each run's position in its training stream (fanin.train.stream), its measurements so far
 and its training sums since the last one. It is written every `every_s` seconds (and every `every_steps`
 steps, if set), and at once on SIGTERM, which Slurm and most schedulers send before they kill a job. Each
 write is atomic (fanin.io), so a kill mid-write leaves the previous checkpoint intact.
 
 A checkpoint is used only by the same pack: its fingerprint is its runs' configs, in order, without the
-settings that say where and how they run (fanin.identity.EXECUTION_KEYS: threads, device, logger,
+settings that say where and how they run (fanin.plan.identity.EXECUTION_KEYS: threads, device, logger,
 checkpointing), which may change between attempts.
 """
 
@@ -24,9 +24,9 @@ import lightning as L
 import torch
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
-from fanin.identity import results_config
 from fanin.io import atomic_write
-from fanin.training.stream import PackStream
+from fanin.plan.identity import results_config
+from fanin.train.stream import PackStream
 
 log = logging.getLogger("fanin")
 

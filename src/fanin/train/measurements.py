@@ -4,7 +4,7 @@
 loss/error accumulated since the last measurement, the valid and test loss/error, and a probe of every layer
 on the fixed probe batch. `PackMeasurements` is the Lightning callback that measures every run of a pack at
 their shared schedule. A run whose training loss turns NaN/inf is frozen by the step itself, on the device
-(fanin.training.fused_sgd); at the next scheduled step the host reads which runs diverged and when, and
+(fanin.train.fused_sgd); at the next scheduled step the host reads which runs diverged and when, and
 measures each at the step it diverged (its weights have not changed since), marked diverged: divergence is
 a result; the pack's other runs go on, and training stops when no run is left. Between scheduled steps
 nothing is read back from the device.
@@ -22,13 +22,13 @@ import torch
 
 from fanin.contract import QUANTITIES, RUN_TABLES, STAT_COLUMNS
 from fanin.data import DataSplits
-from fanin.evaluate import evaluate
 from fanin.model import MLP
 from fanin.probes.jacobian import jacobian_singular_values
 from fanin.probes.probe import probe
 from fanin.probes.signal import signal_propagation
-from fanin.sinks import NullSink
-from fanin.training.module import InitStudyModule
+from fanin.train.evaluate import evaluate
+from fanin.train.module import InitStudyModule
+from fanin.train.sinks import NullSink
 
 log = logging.getLogger("fanin")
 

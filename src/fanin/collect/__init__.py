@@ -1,30 +1,31 @@
-"""Collect a study: every run's tables concatenated, one column per run axis, plus summary.csv.
+"""The collection stage: a study's run tables concatenated into its study tables, which figures read.
+
+Every run's tables concatenated, one column per run axis, plus summary.csv:
 
     python -m fanin.collect --runs-dir results/quick/<study>/runs \
         --run-table results/quick/<study>/run_table.json --out results/quick/<study>/tables
 
 Figures read only these tables. The axis columns and the `block` column come from the run table
-(fanin.studies.run_table, written when the DAG is built): a table row always says which run it belongs to,
-its grid block and its axis values as the study wrote them, each column named as its axis: data,
+(fanin.plan.studies.run_table, written when the DAG is built): a table row always says which run it belongs
+to, its grid block and its axis values as the study wrote them, each column named as its axis: data,
 activation, init, depth, width, seed (and any other axis). summary.csv groups runs into configurations by
 the run table's axes alone (all but the seed, with the block and the learning rate), so a new key in
 summary.json is a new column, never a new configuration. It also gives every run's learning rate (`lr`, an
 axis or the run's optim.lr) and whether it is the one the validation set selected for its configuration
-(`selected`, fanin.selection).
+(`selected`, fanin.collect.selection).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
 import pandas as pd
 import yaml
 
+from fanin.collect.selection import LR, select_learning_rates
 from fanin.contract import OPTIONAL_TABLES, TABLES
 from fanin.io import atomic_write, write_parquet
-from fanin.selection import LR, select_learning_rates
 
 BLOCK = "block"
 
@@ -86,12 +87,12 @@ def read_run_table(path: str | Path) -> list[dict]:
     if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) and {"run", BLOCK} <= set(r)
                                                          for r in rows):
         raise ValueError(f"{path} is not a run table; valid: a non-empty JSON list of rows with 'run' and "
-                         f"'{BLOCK}' (fanin.studies.run_table)")
+                         f"'{BLOCK}' (fanin.plan.studies.run_table)")
     return rows
 
 
 def collect(runs_dir: str | Path, rows: list[dict], out: str | Path) -> None:
-    """Write the study tables of the runs in the run table `rows` (fanin.studies.run_table) to `out`."""
+    """Write the study tables of the runs in the run table `rows` (fanin.plan.studies.run_table) to `out`."""
     runs_dir, out = Path(runs_dir), Path(out)
     for table in TABLES:
         write_parquet(collect_table(runs_dir, rows, table), out / f"{table}.parquet")
@@ -104,16 +105,3 @@ def collect(runs_dir: str | Path, rows: list[dict], out: str | Path) -> None:
     per_run.insert(0, "level", "run")
     combined = pd.concat([summarize(per_run.drop(columns="level"), keys), per_run], ignore_index=True)
     atomic_write(out / "summary.csv", lambda tmp: combined.to_csv(tmp, index=False))
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description="Concatenate a study's run tables into its study tables.")
-    parser.add_argument("--runs-dir", required=True, type=Path)
-    parser.add_argument("--run-table", required=True, type=Path, help="the study's run_table.json")
-    parser.add_argument("--out", required=True, type=Path)
-    args = parser.parse_args()
-    collect(args.runs_dir, read_run_table(args.run_table), args.out)
-
-
-if __name__ == "__main__":
-    main()

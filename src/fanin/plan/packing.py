@@ -1,12 +1,12 @@
 """Which runs train together in one process: the run table's pending runs grouped into packs.
 
-Runs may share a pack (fanin.training.pack) when their configs differ only in what a pack lets differ per
-run, PER_RUN_KEYS: seed, init, the optimizer's settings, the activation, the logger. At DAG time the pipeline
-knows the runs by their overrides, so it groups runs whose overrides agree once the per-run ones are set
-aside; fanin.run.check_packable checks the resolved configs again in the job. A group is cut into packs of
-at most `max_size` runs, of nearly equal size. With `slots` jobs able to run at once (`--cores N`), packs
-are then halved until there are at least `slots` of them and none costs more than a slot's share of the
-whole (`work`: a run's multiply-adds, roughly). The pipeline starts the costliest packs first; longest-first
+Runs may share a pack (fanin.train.pack) when their configs differ only in what a pack lets differ per run,
+PER_RUN_KEYS: seed, init, the optimizer's settings, the activation, the logger. At DAG time the pipeline knows
+the runs by their overrides, so it groups runs whose overrides agree once the per-run ones are set aside;
+fanin.train.run.check_packable checks the resolved configs again in the job. A group is cut into packs of at
+most `max_size` runs, of nearly equal size. With `slots` jobs able to run at once (`--cores N`), packs are
+then halved until there are at least `slots` of them and none costs more than a slot's share of the whole
+(`work`: a run's multiply-adds, roughly). The pipeline starts the costliest packs first; longest-first
 scheduling ends within the ideal share plus the longest job, so no core is left alone with a long pack.
 """
 
@@ -17,9 +17,9 @@ import json
 import math
 from pathlib import Path
 
-from fanin.identity import override_key
 from fanin.io import write_json
-from fanin.studies import Run
+from fanin.plan.identity import override_key
+from fanin.plan.studies import Run
 
 # Dotted keys reach into a group: model.activation may differ, model.depth may not.
 PER_RUN_KEYS = frozenset({"seed", "init", "optim", "logger", "study_name", "run_name", "model.activation",

@@ -1,6 +1,8 @@
-"""`python -m fanin.train key=value ...`: one run, configured by Hydra from conf/train.yaml.
+"""What `python -m fanin.train` (fanin.train.__main__) does before a run starts: its configs composed by Hydra
+from conf/train.yaml and checked, and a pack's command line parsed.
 
-The only module that imports Hydra: it resolves the config and hands a plain dict to `fanin.run.train_run`.
+With fanin.train.__main__, the only modules that import Hydra: they resolve each run's config and hand plain
+dicts to fanin.train.run (train_run, train_pack).
 
 A plugin's init scheme or data set (fanin.plugins) brings its group file, init/<name>.yaml or
 data/<name>.yaml, in a config folder of its own that the run puts on Hydra's search path:
@@ -12,15 +14,17 @@ group files from the same folders.
 from __future__ import annotations
 
 import numbers
-import sys
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
 import yaml
 
-CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
+# parents[3] of src/fanin/train/command.py: the repository
+CONF_DIR = Path(__file__).resolve().parents[3] / "conf"
 NULLABLE = {"trainer.checkpoint_every_s"}  # null: no periodic checkpoints (one is still written on SIGTERM)
+USAGE = ("usage: python -m fanin.train key=value ... (one run), or "
+         "python -m fanin.train [--threads N] --run DIR key=value ... [--run DIR key=value ...] (a pack)")
 GROUPS = {"data": "data", "init": "init", "model": "model", "optim": "optim", "trainer": "trainer",
           "probe": "probe", "logger": "logger"}
 
@@ -107,8 +111,8 @@ def check_keys_and_types(config: dict, choices: dict, roots: list[Path | Travers
     """The run config's schema is its YAML defaults: every key must be one the chosen file declares, and its
     value must have the type of the declared default (an int for 5, a float or int for 0.01, true/false for a
     bool, a list for a list; a null default takes anything). Catches `+optim.lrr=0.1` and `model.depth=2.5`
-    in one line, before anything heavy; ranges are checked by the library (fanin.run.check_config). `roots`:
-    the config folders (config_roots), conf/ alone by default."""
+    in one line, before anything heavy; ranges are checked by the library (fanin.train.run.check_config).
+    `roots`: the config folders (config_roots), conf/ alone by default."""
     roots = roots or [CONF_DIR]
     top = {k: v for k, v in yaml.safe_load((CONF_DIR / "train.yaml").read_text()).items()
            if k not in ("defaults", "hydra")}
@@ -151,31 +155,44 @@ def kind(default) -> str:
                                                                                         "a value")
 
 
-def main() -> None:
-    import hydra
-    from hydra.core.hydra_config import HydraConfig
-    from omegaconf import DictConfig, OmegaConf
-
-    try:
-        check_choices(sys.argv[1:])
-        roots = config_roots(sys.argv[1:])
-    except ValueError as error:
-        sys.exit(f"fanin.train: {error}")
-
-    @hydra.main(config_path=str(CONF_DIR), config_name="train", version_base="1.3")
-    def run(cfg: DictConfig) -> None:
-        from fanin.run import RunIncomplete, RunInterrupted, train_run
-
-        config = OmegaConf.to_container(cfg, resolve=True)
-        try:
-            check_keys_and_types(config, HydraConfig.get().runtime.choices, roots)
-            hydra_config = HydraConfig.get()
-            train_run(config, hydra_config.runtime.output_dir, list(hydra_config.overrides.task))
-        except (ValueError, FileNotFoundError, RunInterrupted, RunIncomplete) as error:
-            sys.exit(f"fanin.train: {error}")
-
-    run()
+def is_pack_command(argv: list[str]) -> bool:
+    """A pack's command line starts with --threads or --run; anything else is one run's Hydra overrides."""
+    return argv[:1] in (["--threads"], ["--run"])
 
 
-if __name__ == "__main__":
-    main()
+def parse_runs(argv: list[str]) -> list[tuple[str, list[str]]]:
+    """[(run folder, overrides)] from `[--threads N] --run DIR override ... --run DIR ...`; --threads N gives
+    every run threads=N (the pack's process has one torch thread pool)."""
+    threads = []
+    if argv[:1] == ["--threads"]:
+        if len(argv) < 2 or not argv[1].isdigit():
+            raise ValueError(f"--threads needs a number of threads; {USAGE}")
+        threads, argv = [f"threads={argv[1]}"], argv[2:]
+    if not argv or argv[0] != "--run":
+        raise ValueError(USAGE)
+    runs: list[tuple[str, list[str]]] = []
+    args = iter(argv)
+    for arg in args:
+        if arg == "--run":
+            folder = next(args, None)
+            if folder is None or folder == "--run":
+                raise ValueError("--run needs a run folder, then that run's overrides")
+            runs.append((folder, []))
+        else:
+            runs[-1][1].append(arg)
+    return [(folder, [*overrides, *threads]) for folder, overrides in runs]
+
+
+def compose_run(overrides: list[str]) -> dict:
+    """conf/train.yaml with `overrides`, resolved and checked (inside an initialized Hydra config dir)."""
+    from hydra import compose
+    from omegaconf import OmegaConf, open_dict
+
+    check_choices(overrides)
+    cfg = compose(config_name="train", overrides=overrides, return_hydra_config=True)
+    choices = dict(cfg.hydra.runtime.choices)
+    with open_dict(cfg):
+        del cfg["hydra"]
+    config = OmegaConf.to_container(cfg, resolve=True)
+    check_keys_and_types(config, choices, config_roots(overrides))
+    return config

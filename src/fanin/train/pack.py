@@ -4,7 +4,7 @@
 The pack owns the stacked weights and biases; each run keeps its own `MLP`, whose weight layers become
 aliases of its slice (same storage), so everything that looks at one run (evaluation, probes, Jacobians, the
 optional tables, init schemes) works on that run's MLP unchanged while the training step
-(fanin.training.fused_sgd) reads and updates all K at once with batched matmuls. Each run keeps its own
+(fanin.train.fused_sgd) reads and updates all K at once with batched matmuls. Each run keeps its own
 batch norm and activation modules (a PReLU slope, a batch norm's statistics are per run); the pack registers
 them, without the aliased linears, so its state dict holds every parameter once.
 

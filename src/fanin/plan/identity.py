@@ -1,7 +1,7 @@
 """What makes two runs the same run, and when a run folder holds the run the run table asks for.
 
 A run is its config; some keys say only where and how it executes and never change its numbers. Two
-questions use them: may a checkpoint be resumed (fanin.training.checkpoint: not if anything that changes
+questions use them: may a checkpoint be resumed (fanin.train.checkpoint: not if anything that changes
 the results differs), and is a finished folder the run asked for now (the pipeline: not if any override
 but placement differs, so that asking for W&B logs, `logger=wandb`, trains the runs again with them).
 Light on purpose (no torch): the Snakefile asks `is_complete` of every run when it builds the DAG.

@@ -1,8 +1,8 @@
 """The LightningModule: plain minibatch SGD on the softmax NLL, as in Glorot & Bengio 2010, for a pack
 of runs.
 
-Lightning's manual optimization runs fanin's fused step (fanin.training.fused_sgd) on a pack
-(fanin.training.pack) of K runs in lockstep; a solo run is a pack of one. Each run's training loss and error
+Lightning's manual optimization runs fanin's fused step (fanin.train.fused_sgd) on a pack
+(fanin.train.pack) of K runs in lockstep; a solo run is a pack of one. Each run's training loss and error
 are summed on the device and read by the measurement callback at its schedule, so a training step never
 waits for a host sync (nor does divergence: the step freezes a diverged run on the device).
 """
@@ -12,8 +12,8 @@ from __future__ import annotations
 import lightning as L
 import torch
 
-from fanin.training.fused_sgd import FusedSGD
-from fanin.training.pack import Pack
+from fanin.train.fused_sgd import FusedSGD
+from fanin.train.pack import Pack
 
 
 def check_optim(o: dict) -> None:

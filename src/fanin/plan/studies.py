@@ -33,12 +33,13 @@ AXES = {
     "init": "init",
     "depth": "model.depth",
     "width": "model.width",
-    # optional: a list is a learning-rate grid, selected on validation (fanin.selection)
+    # optional: a list is a learning-rate grid, selected on validation (fanin.collect.selection)
     "lr": "optim.lr",
     "seed": "seed",
 }
 REQUIRED_AXES = tuple(a for a in AXES if a != "lr")
-STUDY_SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "study.schema.yaml"
+# parents[3] of src/fanin/plan/studies.py: the repository
+STUDY_SCHEMA = Path(__file__).resolve().parents[3] / "workflow" / "schemas" / "study.schema.yaml"
 # What may name a run folder and reach a rule's shell (pattern, as the error says it): plain words only.
 SAFE_VALUE = (r"[A-Za-z0-9_.+-]+", "letters, digits and _ . + -")
 SAFE_AXIS_NAME = (r"[A-Za-z0-9_.]+", "letters, digits and _ .")

@@ -10,7 +10,7 @@ autograd through the layer's own small graph. Autograd never sees a
 weight, so it computes no dW; the usual loop writes dW, reads it back and writes W (torch.optim.SGD), this
 step reads W once for δ and once for the update (tests/test_fused_sgd.py; benchmarks/step_throughput.py).
 
-It trains a pack (fanin.training.pack) of K networks at once: every product is one `bmm` over the K stacked
+It trains a pack (fanin.train.pack) of K networks at once: every product is one `bmm` over the K stacked
 matrices, the cost is the sum of the K runs' mean cross-entropies so each network gets exactly its own
 gradient, and learning rate, momentum and weight decay are per run. A solo run is a pack of one.
 
@@ -26,7 +26,7 @@ A run whose loss turns NaN/inf is frozen on the device, in the step that compute
 gets learning rate, momentum and weight decay 0 and a δ of 0, so its weights stay as they were when it
 diverged while the others go on. `live` and `diverged_at` (the step count at which each run diverged, -1
 while it has not) stay on the device and are read by the host only at the measurement schedule
-(fanin.training.measurements), so a step never waits for the host; `freeze` does the same from the host
+(fanin.train.measurements), so a step never waits for the host; `freeze` does the same from the host
 (a resumed pack's diverged runs).
 
 The probes, which need dC/dW, compute it by autograd on the fixed probe batch at probe steps only.
@@ -38,7 +38,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from fanin.training.pack import Pack
+from fanin.train.pack import Pack
 
 # dC/dW of a stacked weight layer as its two factors (δ, z), (K, B, out) and (K, B, in): dC/dW_k = δ_kᵀz_k.
 Factored = tuple[torch.Tensor, torch.Tensor]

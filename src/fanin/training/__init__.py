@@ -1,1 +1,0 @@
-"""Lightning glue: the training module and the callback that measures the run."""
