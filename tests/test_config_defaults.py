@@ -89,3 +89,16 @@ def test_a_run_of_the_default_config_finds_every_key_it_reads(tmp_path):
     # KeyError here. Zero updates of the default 5 x 1000 net on digits: step 0 with the default probes.
     summary = train_run(compose("data=digits", "trainer.max_steps=0", "threads=1"), tmp_path)
     assert summary["status"] == "completed" and summary["steps"] == 0
+
+
+def test_a_hand_run_is_named_as_the_pipeline_names_the_same_run():
+    # conf/train.yaml's run_name (a hand run's folder below runs/ and its W&B name) spells the axes in the
+    # order fanin.plan.studies does for the pipeline's runs.
+    from fanin.plan.studies import run_id
+
+    config = compose("data=shapeset", "init=standard", "model.activation=softsign", "seed=3")
+    axes = {"seed": config["seed"], "data": config["data"]["name"], "init": config["init"]["name"],
+            "activation": config["model"]["activation"], "depth": config["model"]["depth"],
+            "width": config["model"]["width"]}
+    assert config["run_name"] == run_id(axes)
+    assert run_id(axes) == "data=shapeset/activation=softsign/init=standard/depth=5/width=1000/seed=3"

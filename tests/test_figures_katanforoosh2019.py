@@ -373,23 +373,6 @@ def test_real_mnist_activations_at_init(real_tables):
 
 
 @pytest.mark.slow
-def test_real_numbers_report(real_tables, capsys):
-    """Not a check: prints the measured numbers (pytest -s) for the record."""
-    with capsys.disabled():
-        for shape in kk.toy_shapes(real_tables):
-            print(f"\n{shape}: final error {kk.final_error(real_tables, shape)}")
-            print(f"{shape}: initial cost {kk.initial_cost(real_tables, shape)}")
-            print(f"{shape}: final cost {kk.final_cost(real_tables, shape)}")
-            print(f"{shape}: plateau exit {kk.plateau_exit(real_tables, shape)}")
-            saturated = kk.saturated_fraction(real_tables, "toy2d", 0, shape)["too_large"]
-            print(f"{shape}: too large saturated {saturated}")
-        print("linear growth", kk.layer_growth(real_tables), "deviation", kk.theory_deviation(real_tables))
-        print("linear cost", kk.linear_cost(real_tables))
-        print("mnist std ratio", kk.std_ratio(real_tables))
-        print("mnist saturated", kk.saturated_fraction(real_tables))
-
-
-@pytest.mark.slow
 @pytest.mark.parametrize("name", FIGURES)
 def test_real_figures_draw(real_tables, name):
     fig = figure(name)(real_tables)

@@ -12,7 +12,7 @@ import yaml
 from fanin.train.run import train_run
 from tests.helpers import SMALL_RUN, compose
 
-CONTRACT = {  # DESIGN.md's data contract, spelled out
+CONTRACT = {  # the data contract (README: What a run measures), spelled out
     "metrics": ["step", "epoch", "split", "loss", "error"],
     "layer_stats": ["step", "layer", "quantity", "mean", "std", "p2", "p98", "abs_p98", "frac_saturated"],
     "histograms": ["step", "layer", "quantity", "bin_left", "bin_right", "count"],

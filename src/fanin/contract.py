@@ -1,4 +1,4 @@
-"""The data contract between stages: the tables every run writes, and their columns (DESIGN.md)."""
+"""The data contract between stages: the tables every run writes, and their columns."""
 
 STAT_COLUMNS = ("mean", "std", "p2", "p98", "abs_p98", "frac_saturated")
 QUANTITIES = ("preact", "act", "backprop", "weight_grad")

@@ -32,7 +32,6 @@ from fanin.figures.common import (
 )
 
 INITS = ("standard", "glorot_uniform")
-SATURATION = 0.975  # |tanh| above this is within 5% of its asymptote: f'(s) < 0.05
 # Table 1 of the paper: test error (%) on Shapeset, MNIST, CIFAR-10, Small-ImageNet.
 PAPER_TABLE1 = pd.DataFrame(
     {"shapeset": [16.27, 16.06, 27.15, 15.60, 82.61], "mnist": [1.64, 1.72, 1.76, 1.64, 2.21],

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from fanin.config import group_arguments
+from fanin.contract import STAT_COLUMNS
 
 
 class NullSink:
@@ -49,7 +50,7 @@ class WandbSink(NullSink):
             record["epoch"] = row["epoch"]
         if stats is not None:
             for row in stats.itertuples(index=False):
-                for stat in ("mean", "std", "p2", "p98", "abs_p98", "frac_saturated"):
+                for stat in STAT_COLUMNS:
                     value = getattr(row, stat)
                     if np.isfinite(value):
                         record[f"layers/{row.quantity}/{stat}/layer_{row.layer}"] = value
