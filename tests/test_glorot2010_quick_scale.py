@@ -35,7 +35,7 @@ def tables() -> StudyTables:
     where = Path(os.environ.get("FANIN_RESULTS", "results/quick")) / "glorot2010" / "tables"
     if not (where / "summary.csv").exists():
         pytest.skip(f"no glorot2010 tables in {where}: "
-                    "run `make run` (or snakemake --config scale=long) first")
+                    "run `make run` first (or FANIN_RESULTS=results/long after scale=long)")
     tables = StudyTables.load(where)
     runs = tables.summary.query("level == 'run' and data == 'shapeset' and depth == 5")
     if runs.empty or runs.steps.min() < quick_updates():
