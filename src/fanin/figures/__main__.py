@@ -1,4 +1,4 @@
-"""python -m fanin.figures NAME --tables results/<study>/tables --out results/<study>/figures/NAME"""
+"""`python -m fanin.figures NAME --tables DIR --out STEM` (DIR: results/<scale>/<study>/tables)."""
 
 from __future__ import annotations
 

@@ -84,7 +84,7 @@ LAYER_PALETTE = "viridis"
 
 @dataclass
 class StudyTables:
-    """A study's collected tables (results/<study>/tables/): one column per run axis, then the
+    """A study's collected tables (results/<scale>/<study>/tables/): one column per run axis, then the
     run's columns."""
 
     metrics: pd.DataFrame
