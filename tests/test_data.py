@@ -114,6 +114,16 @@ def test_training_batches_follow_the_seed():
     assert not torch.equal(first, next(splits.train.batches(10, seed=1))[1])
 
 
+@pytest.mark.parametrize("name", ["digits", "shapeset"])
+def test_training_batches_are_made_on_the_device_the_run_trains_on(name):
+    # "meta" stands in for a GPU: an op mixing in a CPU tensor raises there as it would on CUDA.
+    splits = load(name, **({"valid_size": 50, "test_size": 50, "chunk": 100} if name == "shapeset" else {}))
+    x, y = next(splits.train.block(10, torch.Generator().manual_seed(0), torch.device("meta")))
+    assert x.device.type == y.device.type == "meta" and x.shape[0] == y.shape[0] == 10
+    cpu = next(splits.train.block(10, torch.Generator().manual_seed(0)))
+    assert cpu[0].device.type == "cpu" and torch.equal(cpu[1], next(splits.train.batches(10, seed=0))[1])
+
+
 @pytest.mark.parametrize("shape", ["circles", "moons", "spirals"])
 def test_toy2d_problems_are_balanced_two_class_planes(shape):
     splits = load("toy2d", shape=shape)

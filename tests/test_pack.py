@@ -129,6 +129,34 @@ def test_between_scheduled_steps_the_host_reads_nothing_back_from_the_device():
     assert measured == [(1, 3), (0, 5)] and runs[1].status == "diverged"
 
 
+def test_a_moved_pack_still_trains_the_networks_its_runs_are_measured_on():
+    # Lightning moves the module onto its device; a cast (here to float64) takes the same path on a CPU.
+    from fanin.model import MLP
+    from fanin.train.pack import Pack
+
+    pack = Pack([MLP(4, 3, depth=2, width=5) for _ in range(2)]).to(torch.float64)
+    for k, model in enumerate(pack.models):
+        for layer, linear in enumerate(model.linears):
+            assert linear.weight.dtype == torch.float64
+            assert linear.weight.data_ptr() == pack.weights[layer][k].data_ptr()
+    with torch.no_grad():
+        pack.weights[0].add_(1.0)  # what the fused step does to the stacked weights
+    assert torch.equal(pack.models[1].linears[0].weight, pack.weights[0][1])
+
+
+def test_the_stream_makes_its_batches_on_the_device_lightning_put_the_module_on():
+    from types import SimpleNamespace
+
+    from fanin.data import load_data
+    from fanin.train.stream import PackStream, StreamOnDevice, TrainStream
+
+    splits = load_data(**compose(*SMALL_RUN)["data"])
+    stream = PackStream([TrainStream(splits.train, 10, seed) for seed in (0, 1)])
+    StreamOnDevice(stream).on_fit_start(None, SimpleNamespace(device=torch.device("meta")))
+    x, y = next(iter(stream))
+    assert x.device.type == y.device.type == "meta" and tuple(y.shape) == (2, 10)
+
+
 def test_runs_of_different_shapes_cannot_share_a_pack():
     with pytest.raises(ValueError, match="runs with different model cannot share a pack"):
         check_packable([compose(*SMALL_RUN), compose(*SMALL_RUN, "model.width=16")])

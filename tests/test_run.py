@@ -173,6 +173,7 @@ def test_a_run_that_stops_short_without_diverging_is_never_reported_complete(tmp
      r"probe.jacobian_steps=\['a'\] is not valid; valid: a list of steps >= 0 and 'last'"),
     ("data.valid_size=-5", r"data.valid_size=-5 is out of range; valid: an integer >= 1"),
     ("trainer.accelerator=tpu", r"trainer.accelerator='tpu' is not valid; valid: cpu, gpu, cuda, auto"),
+    ("trainer.precision=bf16-mixed", r"trainer.precision='bf16-mixed' is not valid; valid: 32-true"),
     ("threads=0", r"threads=0 is out of range; valid: an integer >= 1, or null"),
 ])
 def test_out_of_range_seeds_and_probe_settings_are_refused_naming_the_key(tmp_path, override, message):

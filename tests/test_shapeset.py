@@ -256,6 +256,15 @@ def test_images_do_not_depend_on_the_thread_count():
     assert torch.equal(many[0], one[0]) and torch.equal(many[1], one[1])
 
 
+def test_the_pixels_are_drawn_on_the_device_asked_for_from_the_cpu_generators_stream():
+    # On "meta" every op must run where the images are asked for: a CPU tensor mixed in raises, as on a GPU.
+    images, labels = render_shapeset(5_000, torch.Generator().manual_seed(9), device="meta")
+    assert images.device.type == labels.device.type == "meta" and images.shape == (5_000, 32, 32)
+    on_cpu = render_shapeset(5_000, torch.Generator().manual_seed(9), device="cpu")
+    default = render_shapeset(5_000, torch.Generator().manual_seed(9))
+    assert torch.equal(on_cpu[0], default[0]) and torch.equal(on_cpu[1], default[1])
+
+
 def test_successive_calls_continue_the_stream():
     generator = torch.Generator().manual_seed(7)
     a, _ = render_shapeset(100, generator)

@@ -10,6 +10,7 @@ import torch
 
 # Valid and test sets never depend on the run's seed: every run of a study is scored on the same examples.
 SPLIT_SEED = 20100331  # AISTATS 2010
+CPU = torch.device("cpu")
 
 
 @dataclass
@@ -38,15 +39,18 @@ class TrainSource:
 
     The stream is a sequence of blocks (an epoch's shuffle, a rendered chunk), each drawn from the run's
     generator when the block starts: the generator's state at a block's start, plus how many of its batches
-    were taken, is all it takes to resume the stream exactly (fanin.train.stream).
+    were taken, is all it takes to resume the stream exactly (fanin.train.stream). The generator is a CPU
+    one on every device, so a run sees the same examples wherever it trains; the batches are made on
+    `device`, so that a GPU step never waits for a copy from the host.
     """
 
     epoch_size: int
     max_batch_size: int | None = None  # a finite training set cannot fill a larger minibatch
 
-    def block(self, batch_size: int, generator: torch.Generator
+    def block(self, batch_size: int, generator: torch.Generator, device: torch.device = CPU
               ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        """The batches of one block; the generator is used only before the first batch is returned."""
+        """The batches of one block, on `device`; the generator is used only before the first batch is
+        returned."""
         raise NotImplementedError
 
     def batches(self, batch_size: int, seed: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
@@ -61,27 +65,33 @@ class ArraySource(TrainSource):
     def __init__(self, x: torch.Tensor, y: torch.Tensor) -> None:
         self.x, self.y = x, y
         self.epoch_size = self.max_batch_size = len(y)
+        self._copies = {CPU: (x, y)}  # the training set on each device it was asked for, copied once
 
-    def block(self, batch_size: int, generator: torch.Generator
+    def block(self, batch_size: int, generator: torch.Generator, device: torch.device = CPU
               ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        device = torch.device(device)
+        if device not in self._copies:
+            self._copies[device] = (self.x.to(device), self.y.to(device))
+        x, y = self._copies[device]
         n = len(self.y)
-        order = torch.randperm(n, generator=generator)
+        order = torch.randperm(n, generator=generator).to(device)
         # A last partial batch would change the step size of SGD; drop it as most loops do.
-        return ((self.x[idx], self.y[idx]) for idx in order[: n - n % batch_size].split(batch_size))
+        return ((x[idx], y[idx]) for idx in order[: n - n % batch_size].split(batch_size))
 
 
 class StreamSource(TrainSource):
     """An infinite training stream rendered in chunks (Shapeset): every example is new."""
 
-    def __init__(self, render: Callable[[int, torch.Generator], tuple[torch.Tensor, torch.Tensor]],
+    def __init__(self, render: Callable[..., tuple[torch.Tensor, torch.Tensor]],
                  transform: Callable[[torch.Tensor], torch.Tensor], epoch_size: int,
                  chunk: int = 10_000) -> None:
+        """`render(n, generator, device=...)` draws n examples from the CPU generator onto the device."""
         self.render, self.transform, self.epoch_size, self.chunk = render, transform, epoch_size, chunk
 
-    def block(self, batch_size: int, generator: torch.Generator
+    def block(self, batch_size: int, generator: torch.Generator, device: torch.device = CPU
               ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         chunk = max(self.chunk - self.chunk % batch_size, batch_size)
-        x, y = self.render(chunk, generator)
+        x, y = self.render(chunk, generator, device=device)
         x = self.transform(x)
         return zip(x.split(batch_size), y.split(batch_size), strict=True)
 
@@ -97,7 +107,8 @@ class Standardizer:
         self.shape = x.shape[1:]
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        return ((x.reshape(len(x), -1) - self.mean) / self.std).reshape(len(x), *self.shape)
+        mean, std = self.mean.to(x.device), self.std.to(x.device)
+        return ((x.reshape(len(x), -1) - mean) / std).reshape(len(x), *self.shape)
 
 
 def identity(x: torch.Tensor) -> torch.Tensor:

@@ -8,8 +8,9 @@ optional tables, init schemes) works on that run's MLP unchanged while the train
 batch norm and activation modules (a PReLU slope, a batch norm's statistics are per run); the pack registers
 them, without the aliased linears, so its state dict holds every parameter once.
 
-The pack is built on the device it trains on: moving it later would move the stacked tensors away from the
-runs' aliases.
+Moving or casting the pack (Lightning moves the module onto its device, `trainer.precision=64-true` casts it)
+makes new stacked tensors; the pack then points every run's linears at them again, or each run would go on
+showing its initial weights to evaluation and the probes while the pack trains.
 """
 
 from __future__ import annotations
@@ -42,11 +43,20 @@ class Pack(nn.Module):
             self.biases = nn.ParameterList(
                 nn.Parameter(torch.stack([m.linears[layer].bias for m in models]))
                 for layer in range(self.n_layers))
-        for k, model in enumerate(models):
+        self._alias()
+        self.norms_and_acts = nn.ModuleList(nn.ModuleList([*m.norms, *m.acts]) for m in models)
+
+    def _alias(self) -> None:
+        """Make each run's linears views of its slice of the stacked weights and biases."""
+        for k, model in enumerate(self.models):
             for layer, linear in enumerate(model.linears):
                 linear.weight = nn.Parameter(self.weights[layer].detach()[k])
                 linear.bias = nn.Parameter(self.biases[layer].detach()[k])
-        self.norms_and_acts = nn.ModuleList(nn.ModuleList([*m.norms, *m.acts]) for m in models)
+
+    def _apply(self, fn, recurse: bool = True):  # behind .to(), .cuda(), .double(): see the module docstring
+        super()._apply(fn, recurse)
+        self._alias()
+        return self
 
     def __len__(self) -> int:
         return len(self.models)

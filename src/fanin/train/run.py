@@ -45,7 +45,7 @@ from fanin.train.module import InitStudyModule
 from fanin.train.pack import Pack
 from fanin.train.provenance import git_commit, provenance
 from fanin.train.sinks import make_sink
-from fanin.train.stream import PackStream, TrainStream
+from fanin.train.stream import PackStream, StreamOnDevice, TrainStream
 
 log = logging.getLogger("fanin")
 # Lightning's start-up banners (GPU available, tips) would drown the run's own log lines.
@@ -142,7 +142,9 @@ MINIMA = {
     "data": {"valid_size": 1, "test_size": 1, "epoch_size": 1, "chunk": 1, "n": 1, "subset_valid_size": 1,
              "subset_test_size": 1},
 }
-CHOICES = {"trainer.accelerator": ("cpu", "gpu", "cuda", "auto"),
+# One precision: the fused step and the probes compute in float32 (a mixed precision would autocast inside
+# the step; 64-true would need every input cast, and nothing here needs it).
+CHOICES = {"trainer.accelerator": ("cpu", "gpu", "cuda", "auto"), "trainer.precision": ("32-true",),
            "logger.mode": ("offline", "online", "disabled")}
 
 
@@ -229,7 +231,7 @@ def train_pack(configs: list[dict], out_dirs: list[str | Path],
     checkpointing = Checkpointing(checkpoint_dir, fingerprint, stream,
                                   every_s=t["checkpoint_every_s"], every_steps=t["checkpoint_every_steps"],
                                   sink_run_ids=[sink.run_id for sink in sinks])
-    updates = fit(module, DataLoader(stream, batch_size=None), t, measurements, checkpointing, resume_from)
+    updates = fit(module, stream, t, measurements, checkpointing, resume_from)
     if updates < t["max_steps"] and measurements.live():
         raise RunIncomplete(f"training stopped after {updates} of trainer.max_steps={t['max_steps']} updates "
                            "without diverging; the run is not reported complete")
@@ -275,10 +277,10 @@ def optional_tables(p: dict, splits: DataSplits, model: MLP, measurements: Measu
     return tables
 
 
-def fit(module: InitStudyModule, loader: DataLoader, t: dict, measurements: PackMeasurements,
+def fit(module: InitStudyModule, stream: PackStream, t: dict, measurements: PackMeasurements,
         checkpointing: Checkpointing, resume_from: Path | None) -> int:
-    """Train `module` with Lightning as `t` (the trainer config) says, from `resume_from` if given; the
-    number of updates done."""
+    """Train `module` on `stream` with Lightning as `t` (the trainer config) says, from `resume_from` if
+    given; the number of updates done."""
     accelerator, devices, claim = t["accelerator"], t["devices"], None
     if accelerator in ("gpu", "cuda") and devices == 1:
         # several runs share a workstation's GPUs: each takes a device of its own (see fanin.train.devices)
@@ -299,10 +301,11 @@ def fit(module: InitStudyModule, loader: DataLoader, t: dict, measurements: Pack
                 precision=t["precision"], deterministic=t["deterministic"],
                 logger=False, enable_checkpointing=False, enable_progress_bar=False,
                 enable_model_summary=False, num_sanity_val_steps=0, limit_val_batches=0,
-                callbacks=[measurements, checkpointing],
+                callbacks=[StreamOnDevice(stream), measurements, checkpointing],
             )
             if t["max_steps"] > 0:
-                trainer.fit(module, train_dataloaders=loader, ckpt_path=resume_from)
+                trainer.fit(module, train_dataloaders=DataLoader(stream, batch_size=None),
+                            ckpt_path=resume_from)
             else:
                 measurements.measure(0, module)
             return trainer.global_step

@@ -5,6 +5,10 @@ stream remembers, for its last few blocks (an epoch's shuffle, a rendered chunk)
 began and its generator's state there; `state_at(step)` picks the block that holds `step`. Several blocks
 are kept because Lightning fetches a batch ahead of the step it trains, so the stream can already be one
 block past the step being checkpointed. Resuming replays one block at most, never the whole run.
+
+The batches are made on the device the pack trains on (`StreamOnDevice` tells the stream which, once Lightning
+has placed the module): a training set is copied there once, a Shapeset chunk rendered there, so a GPU step
+never waits for a host-to-device copy.
 """
 
 from __future__ import annotations
@@ -12,10 +16,11 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterator
 
+import lightning as L
 import torch
 from torch.utils.data import IterableDataset
 
-from fanin.data.splits import TrainSource
+from fanin.data.splits import CPU, TrainSource
 
 KEPT_BLOCKS = 4
 
@@ -27,6 +32,7 @@ class TrainStream(IterableDataset):
             raise ValueError(f"data.batch_size={batch_size} is larger than the training set "
                              f"({source.max_batch_size} examples); valid: 1..{source.max_batch_size}")
         self.source, self.batch_size, self.seed = source, batch_size, seed
+        self.device = CPU
         self.blocks: deque[tuple[int, torch.Tensor]] = deque(maxlen=KEPT_BLOCKS)
         self.resume_from: dict | None = None
 
@@ -40,7 +46,7 @@ class TrainStream(IterableDataset):
         while True:
             self.blocks.append((step, generator.get_state()))
             block_start = step
-            for batch in self.source.block(self.batch_size, generator):
+            for batch in self.source.block(self.batch_size, generator, self.device):
                 step += 1
                 if skip:
                     skip -= 1
@@ -77,3 +83,18 @@ class PackStream(IterableDataset):
     def resume(self, states: list[dict]) -> None:
         for stream, state in zip(self.streams, states, strict=True):
             stream.resume(state)
+
+    def to(self, device: torch.device) -> None:
+        for stream in self.streams:
+            stream.device = torch.device(device)
+
+
+class StreamOnDevice(L.Callback):
+    """Sends the stream's batches to the module's device; Lightning calls `on_fit_start` after placing the
+    module and before it first iterates the training data."""
+
+    def __init__(self, stream: PackStream) -> None:
+        self.stream = stream
+
+    def on_fit_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        self.stream.to(module.device)
