@@ -222,6 +222,30 @@ def test_real_second_moment_halves_per_layer_for_xavier_and_stays_for_he(real_ta
 
 
 @pytest.mark.slow
+def test_real_30_layers_at_width_1000_xavier_loses_2_to_the_29_of_the_second_moment_and_he_keeps_it(tmp_path):
+    # He et al. Sec. 2.2: std sqrt(1/n) halves E[s^2] at each ReLU layer, 2^-29 from layer 1 to layer 30;
+    # std sqrt(2/n) keeps it. At the paper's width (1000), at initialization, as the figure computes it.
+    from fanin.collect import collect
+    from fanin.plan.studies import Run
+    from fanin.train.run import train_run
+    from tests.helpers import compose
+
+    rows = []
+    for init in he.INITS:
+        axes = {"data": "shapeset", "activation": "relu", "init": init, "depth": 30, "width": 1000, "seed": 0}
+        rows.append(Run("he2015", axes, (), block="width1000").row())
+        config = compose("data=shapeset", "data.valid_size=500", "data.test_size=500",
+                         "model.activation=relu", "model.depth=30", "model.width=1000", f"init={init}",
+                         "trainer.max_steps=0", "probe.jacobian_steps=[]")
+        train_run(config, tmp_path / "runs" / rows[-1]["run"])
+    collect(tmp_path / "runs", rows, tmp_path / "tables")
+    profile = he.second_moment_profile(StudyTables.load(tmp_path / "tables"), 30).set_index(["init", "layer"])
+    loss = {init: profile.loc[(init, 30), "log2_m2"] - profile.loc[(init, 1), "log2_m2"] for init in he.INITS}
+    assert loss["xavier_he_baseline"] == pytest.approx(-29, abs=3), loss
+    assert loss["he_normal"] == pytest.approx(0, abs=1.5), loss
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("name", FIGURES)
 def test_real_figures_draw(real_tables, name):
     fig = figure(name)(real_tables)

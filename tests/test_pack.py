@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -169,23 +170,27 @@ from fanin.train.run import train_pack
 from tests.helpers import KILLABLE_PACK, compose
 from tests.test_pack import MEMBERS
 logging.basicConfig(level=logging.INFO)
-root = sys.argv[1]
-configs = [compose(*KILLABLE_PACK, *member, f"trainer.checkpoint_dir={root}/checkpoint")
+root, extra = sys.argv[1], sys.argv[2:]
+configs = [compose(*KILLABLE_PACK, *member, f"trainer.checkpoint_dir={root}/checkpoint", *extra)
            for member in MEMBERS]
 train_pack(configs, [f"{root}/run{k}" for k in range(len(MEMBERS))])
 """
 
 
-def start_pack(root) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", PACK_SCRIPT, str(root)], cwd=REPO, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+def start_pack(root, *overrides: str) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if k != "WANDB_MODE"}  # W&B offline, the default
+    return subprocess.Popen([sys.executable, "-c", PACK_SCRIPT, str(root), *overrides], cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
 
 
 @pytest.mark.slow
 def test_a_killed_pack_resumes_every_run_to_the_tables_of_an_uninterrupted_pack(tmp_path):
+    # A solo run is a pack of one (the same code path): this is also the test of a killed run.
     reference = start_pack(tmp_path / "reference")
     assert reference.wait(timeout=600) == 0, reference.stdout.read()[-3000:]
-    killed = start_pack(tmp_path / "killed")
+    # The killed pack also logs to W&B (not part of a run's identity): both attempts of a run log to one W&B
+    # run.
+    killed = start_pack(tmp_path / "killed", "logger=wandb")
     checkpoint = tmp_path / "killed" / "checkpoint" / CHECKPOINT_NAME
     deadline = time.monotonic() + 300
     while not checkpoint.exists():
@@ -194,13 +199,15 @@ def test_a_killed_pack_resumes_every_run_to_the_tables_of_an_uninterrupted_pack(
     killed.kill()  # SIGKILL, as when a node is lost
     killed.communicate()
     assert not any((tmp_path / "killed" / f"run{k}" / "summary.json").exists() for k in range(len(MEMBERS)))
-    resumed = start_pack(tmp_path / "killed")
+    resumed = start_pack(tmp_path / "killed", "logger=wandb")
     output = resumed.communicate(timeout=600)[0]
     assert resumed.returncode == 0 and "resuming from" in output, output[-3000:]
     for k in range(len(MEMBERS)):
         for table in TABLES:
             pd.testing.assert_frame_equal(read(tmp_path / "reference" / f"run{k}", table),
                                           read(tmp_path / "killed" / f"run{k}", table), check_exact=True)
+        attempts = sorted((tmp_path / "killed" / f"run{k}" / "wandb").glob("offline-run-*"))
+        assert len(attempts) == 2 and len({a.name.rsplit("-", 1)[1] for a in attempts}) == 1, attempts
     assert not checkpoint.exists()
 
 

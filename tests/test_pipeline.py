@@ -57,10 +57,10 @@ def test_every_study_dry_runs_with_the_expected_jobs(workflow_dir, study):
     assert counts.get("figure", 0) == len(figures)
 
 
-def test_he2015_quick_has_two_depths_times_two_inits():
+def test_he2015_quick_trains_both_inits_at_both_of_the_papers_depths():
     runs = expand_study(STUDIES_DIR, "he2015", "quick")
-    assert sorted((r.axes["depth"], r.axes["init"]) for r in runs) == [
-        (22, "he_normal"), (22, "xavier_he_baseline"), (30, "he_normal"), (30, "xavier_he_baseline")]
+    assert {(r.axes["depth"], r.axes["init"]) for r in runs} == {
+        (22, "he_normal"), (22, "xavier_he_baseline"), (30, "he_normal"), (30, "xavier_he_baseline")}
 
 
 def test_an_unknown_study_or_scale_is_refused_in_one_line(workflow_dir):
@@ -143,7 +143,8 @@ def test_adding_a_seed_reruns_only_the_new_runs_and_what_is_downstream(smoke_res
     study_file = smoke_results / STUDIES / "smoke.yaml"
     original = study_file.read_text()
     study = yaml.safe_load(original)
-    grid_block(study, "table1_mnist")["axes"]["seed"] = [0, 1]  # 4 configurations, 2 data sets
+    grid_block(study, "table1_mnist")["axes"]["seed"] = [0, 1]
+    block = [r for r in expand_study(smoke_results / STUDIES, "smoke", "smoke") if r.block == "table1_mnist"]
     try:
         study_file.write_text(yaml.safe_dump(study, sort_keys=False))
         result = snakemake(smoke_results, "-n", "--config", "studies=[smoke]", "scale=smoke",
@@ -152,7 +153,7 @@ def test_adding_a_seed_reruns_only_the_new_runs_and_what_is_downstream(smoke_res
     finally:
         study_file.write_text(original)
     counts = job_counts(result.stdout)
-    assert len(new) == 4
+    assert len(new) == len(block)  # one new run per configuration of the block
     assert sorted(trained_runs(result.stdout, "smoke")) == sorted(r.run_id for r in new)
     assert counts["train"] == len(plan_packs(new, PACK_SIZE, slots=2))
     assert counts["collect"] == 1

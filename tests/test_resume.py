@@ -1,5 +1,7 @@
 """A run killed mid-training (pre-emption, a time limit) resumes from its last checkpoint when started again,
-and its tables equal those of a run that was never interrupted, to the last bit."""
+and its tables equal those of a run that was never interrupted, to the last bit: stopped by SIGTERM, or
+killed with its workflow (a killed pack, SIGKILL, is in tests/test_pack.py; pre-emption on Slurm in
+tests/test_slurm.py)."""
 
 from __future__ import annotations
 
@@ -31,10 +33,6 @@ from tests.helpers import (
     wait_for,
     workflow_copy,
 )
-
-# Long enough to be killed in the middle: a few seconds of training on the bundled digits.
-KILLABLE_RUN = ("data=digits", "model.depth=3", "model.width=32", "trainer.max_steps=3000", "probe.every=500",
-                "probe.size=100", "probe.bins=20", "probe.jacobian_examples=2")
 
 
 def start_run(out_dir: Path, *overrides: str) -> subprocess.Popen:
@@ -84,28 +82,6 @@ def test_where_and_how_a_run_executes_is_not_part_of_its_identity():
                     "logger=wandb")
     assert run_fingerprint(config) == run_fingerprint(moved)
     assert run_fingerprint(config) != run_fingerprint(compose(*SMALL_RUN, "seed=1"))
-
-
-@pytest.mark.slow
-def test_a_run_killed_mid_training_resumes_to_the_tables_of_an_uninterrupted_run(tmp_path):
-    finish(start_run(tmp_path / "reference", *KILLABLE_RUN))
-    # The killed run also logs to W&B (not part of a run's identity): both attempts log to one W&B run.
-    killable = (*KILLABLE_RUN, "trainer.checkpoint_every_steps=200", "logger=wandb")
-    run = start_run(tmp_path / "killed", *killable)
-    checkpoint = tmp_path / "killed" / "checkpoint" / CHECKPOINT_NAME
-    wait_for(checkpoint)
-    run.kill()  # SIGKILL: no chance to save anything more, as when a node is lost
-    run.communicate()
-    killed_at = checkpoint_step(checkpoint)
-    assert 0 < killed_at < 3000
-    assert not (tmp_path / "killed" / "summary.json").exists()
-
-    output = finish(start_run(tmp_path / "killed", *killable))
-    assert f"(step {killed_at})" in output
-    assert_same_tables(tmp_path / "reference", tmp_path / "killed")
-    assert not checkpoint.exists()
-    attempts = sorted((tmp_path / "killed" / "wandb").glob("offline-run-*"))
-    assert len(attempts) == 2 and len({a.name.rsplit("-", 1)[1] for a in attempts}) == 1, attempts
 
 
 @pytest.mark.slow
