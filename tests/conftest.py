@@ -15,8 +15,8 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 
 
 # The test files that hold minutes of one worker each (`.ci/run`'s --durations), longest first. Collected
-# first, so that `--dist loadfile` starts them on the workers at once and the many short files fill in around
-# them, instead of one of them starting last and trailing the rest.
+# first, so that `--dist loadfile --no-loadscope-reorder` (make test) starts them on the workers at once and
+# the many short files fill in around them, instead of one of them starting last and trailing the rest.
 LONGEST_FIRST = ("test_slurm.py", "test_glorot2010_training.py", "test_pipeline.py", "test_resume.py",
                  "test_pack.py", "test_figures_schoenholz2017.py")
 
