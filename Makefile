@@ -22,12 +22,11 @@ run: $(STAMP)
 
 # The linters first (seconds): ruff's rules and line length (pyproject.toml), Snakemake's own lint of the workflow.
 # Then the tests on every core (pytest-xdist), each test file on one worker so its module fixtures (a trained
-# study, a Slurm cluster) are built once, in the order tests/conftest.py collects them (longest files first),
-# not xdist's default (most tests first).
+# study, a Slurm cluster) are built once.
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/snakemake --lint
-	$(VENV)/bin/python -m pytest -n $(CORES) --dist loadfile --no-loadscope-reorder
+	$(VENV)/bin/python -m pytest -n $(CORES) --dist loadfile
 
 # Glorot & Bengio's Fig 11 / Table 1 ordering on the tables `make run` wrote (FANIN_RESULTS=dir for another).
 test-quick: $(STAMP)
