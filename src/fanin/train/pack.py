@@ -8,8 +8,8 @@ optional tables, init schemes) works on that run's MLP unchanged while the train
 batch norm and activation modules (a PReLU slope, a batch norm's statistics are per run); the pack registers
 them, without the aliased linears, so its state dict holds every parameter once.
 
-Moving or casting the pack (Lightning moves the module onto its device, `trainer.precision=64-true` casts it)
-makes new stacked tensors; the pack then points every run's linears at them again, or each run would go on
+Moving or casting the pack (Lightning moves the module onto its device; `.double()` casts it) makes new
+stacked tensors; the pack then points every run's linears at them again, or each run would go on
 showing its initial weights to evaluation and the probes while the pack trains.
 """
 
